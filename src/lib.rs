@@ -1,0 +1,19 @@
+//! Kindling: train the classic MNIST CNN natively and in the browser, with its cost in view.
+//!
+//! The same model and training code run on every device burn offers: `flex` on the CPU (native
+//! and wasm) and WebGPU in the browser.
+//!
+//! - [`data`]: MNIST IDX files, validated, and the order of batches.
+//! - [`model`]: the seed CNN and its configuration.
+//! - [`training`]: one step at a time, and evaluation.
+//! - [`inference`] and [`preprocess`]: from a picture of a digit to ten probabilities.
+//! - [`weights`]: the weights file.
+//! - [`cost`]: parameters and FLOPs, from the configuration.
+
+pub mod cost;
+pub mod data;
+pub mod inference;
+pub mod model;
+pub mod preprocess;
+pub mod training;
+pub mod weights;

@@ -1,0 +1,333 @@
+//! `kindling`: train, evaluate and query the MNIST CNN from a terminal, on the CPU (`flex`).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use burn::tensor::Device;
+use clap::{Parser, Subcommand, ValueEnum};
+use futures_lite::future::block_on;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use kindling::data::{Dataset, Normalization, Split};
+use kindling::inference::{self, Prediction};
+use kindling::model::ModelConfig;
+use kindling::training::{self, Trainer, TrainingConfig};
+use kindling::{cost, weights};
+
+/// The weights trained with `kindling train` (seed recipe, 10 epochs), used when no --model is given.
+const PRETRAINED: &[u8] = include_bytes!("../weights/mnist-cnn.kndl");
+
+#[derive(Parser)]
+#[command(name = "kindling", version, about = "Train the classic MNIST CNN and see what it costs")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train the CNN on MNIST and save its weights.
+    Train(TrainArgs),
+    /// Test accuracy of a weights file, overall and per class.
+    Eval {
+        /// Weights file (default: the shipped pretrained weights).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        #[arg(long, env = "KINDLING_DATA", default_value = "data/mnist")]
+        data: PathBuf,
+    },
+    /// Classify pictures of digits (PNG or JPEG, any size, light or dark background).
+    Predict {
+        /// Weights file (default: the shipped pretrained weights).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+    },
+    /// The layers, their output shapes, parameters and FLOPs per image.
+    Info,
+    /// Time training steps and inference on the full training set.
+    Bench {
+        #[arg(long, env = "KINDLING_DATA", default_value = "data/mnist")]
+        data: PathBuf,
+        /// Measured steps, after the warm-up.
+        #[arg(long, default_value_t = 100)]
+        steps: usize,
+        #[arg(long, default_value_t = 10)]
+        warmup: usize,
+    },
+}
+
+#[derive(clap::Args)]
+struct TrainArgs {
+    /// Folder with the four MNIST IDX files (./build.sh data fetches them).
+    #[arg(long, env = "KINDLING_DATA", default_value = "data/mnist")]
+    data: PathBuf,
+    #[arg(long, default_value_t = 10)]
+    epochs: usize,
+    #[arg(long, default_value_t = 128)]
+    batch_size: usize,
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Train on the first N images only (a quick run).
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Evaluate on the first N test images only.
+    #[arg(long)]
+    test_limit: Option<usize>,
+    #[arg(long, value_enum, default_value_t = Norm::Unit)]
+    normalize: Norm,
+    /// Where to write the trained weights.
+    #[arg(long, short, default_value = "kindling.kndl")]
+    out: PathBuf,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Norm {
+    /// Pixels scaled to [0, 1].
+    Unit,
+    /// MNIST mean/std standardisation.
+    Mnist,
+}
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Command::Train(args) => train(args),
+        Command::Eval { model, data } => eval(model.as_deref(), &data),
+        Command::Predict { model, images } => predict(model.as_deref(), &images),
+        Command::Info => {
+            info();
+            Ok(())
+        }
+        Command::Bench { data, steps, warmup } => bench(&data, steps, warmup),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type CliResult = Result<(), String>;
+
+fn load_split(dir: &Path, split: Split, limit: Option<usize>) -> Result<Dataset, String> {
+    let set = Dataset::load(dir, split).map_err(|e| e.to_string())?;
+    Ok(match limit {
+        Some(n) => set.limit(n),
+        None => set,
+    })
+}
+
+fn train(args: TrainArgs) -> CliResult {
+    let config = TrainingConfig::new()
+        .with_epochs(args.epochs)
+        .with_batch_size(args.batch_size)
+        .with_learning_rate(args.lr)
+        .with_seed(args.seed)
+        .with_normalization(match args.normalize {
+            Norm::Unit => Normalization::UnitRange,
+            Norm::Mnist => Normalization::MNIST,
+        });
+    config.validate().map_err(|e| e.to_string())?;
+    if args.limit == Some(0) {
+        return Err("--limit must be at least 1".into());
+    }
+    let train_set = load_split(&args.data, Split::Train, args.limit)?;
+    let test_set = load_split(&args.data, Split::Test, args.test_limit)?;
+    let device = Device::flex();
+    let mut trainer = Trainer::new(config.clone(), train_set, &device).map_err(|e| e.to_string())?;
+
+    let steps = trainer.steps_per_epoch() * config.epochs;
+    let bar = ProgressBar::new(steps as u64).with_style(
+        ProgressStyle::with_template(
+            "epoch {prefix} [{bar:30}] {pos}/{len} steps · {msg} · ETA {eta}",
+        )
+        .expect("static template")
+        .progress_chars("=> "),
+    );
+    let started = Instant::now();
+    let mut smoothed = None::<f32>;
+    let mut accuracy = None;
+    while !trainer.finished() {
+        let report = block_on(trainer.step()).map_err(|e| e.to_string())?;
+        let loss = smoothed.map_or(report.loss, |s| 0.95 * s + 0.05 * report.loss);
+        smoothed = Some(loss);
+        bar.set_prefix(format!("{}/{}", report.epoch, config.epochs));
+        bar.set_message(format!("loss {loss:.4}"));
+        bar.inc(1);
+        if report.epoch_done {
+            let eval = block_on(training::evaluate(
+                &trainer.model(),
+                &test_set,
+                config.normalization,
+                &device,
+            ))
+            .map_err(|e| e.to_string())?;
+            // Printed above the bar, and also when the output is not a terminal (CI, logs).
+            bar.suspend(|| {
+                println!(
+                    "epoch {:>2}: train loss {loss:.4} · test loss {:.4} · test accuracy {:.2}% · {:.0} s",
+                    report.epoch,
+                    eval.loss,
+                    100.0 * eval.accuracy,
+                    started.elapsed().as_secs_f64()
+                )
+            });
+            accuracy = Some(eval.accuracy);
+        }
+    }
+    bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    let samples = trainer.samples_seen() as f64;
+    let header = weights::WeightsHeader {
+        model: config.model.clone(),
+        normalization: config.normalization,
+        dataset: "mnist".into(),
+        epochs: config.epochs,
+        test_accuracy: accuracy,
+        record_checksum: 0,
+        record_len: 0,
+    };
+    weights::save(&args.out, &trainer.model(), &header).map_err(|e| e.to_string())?;
+    println!(
+        "test accuracy {:.2}% after {} epochs · {:.1} s ({:.1} s/epoch) · {:.0} samples/s · {:.1} GFLOP/s\nweights saved to {}",
+        100.0 * accuracy.unwrap_or(0.0),
+        config.epochs,
+        seconds,
+        seconds / config.epochs as f64,
+        samples / seconds,
+        samples * cost::train_flops(&config.model) / seconds / 1e9,
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// The weights file given, or the pretrained one shipped in the binary.
+fn load_model(path: Option<&Path>, device: &Device) -> Result<(kindling::model::Model, weights::WeightsHeader), String> {
+    let result = match path {
+        Some(path) => weights::load(path, device),
+        None => weights::from_bytes(PRETRAINED, device),
+    };
+    result.map_err(|e| match path {
+        Some(path) => format!("{}: {e}", path.display()),
+        None => format!("the shipped weights: {e}"),
+    })
+}
+
+fn eval(model_path: Option<&Path>, data: &Path) -> CliResult {
+    let device = Device::flex();
+    let (model, header) = load_model(model_path, &device)?;
+    let test_set = load_split(data, Split::Test, None)?;
+    let started = Instant::now();
+    let eval = block_on(training::evaluate(&model, &test_set, header.normalization, &device))
+        .map_err(|e| e.to_string())?;
+    println!(
+        "test accuracy {:.2}% ({} of {} images) · test loss {:.4} · {:.1} s",
+        100.0 * eval.accuracy,
+        (eval.accuracy * test_set.len() as f32).round(),
+        test_set.len(),
+        eval.loss,
+        started.elapsed().as_secs_f64()
+    );
+    println!("class  accuracy  images");
+    let counts = test_set.class_counts();
+    for (class, acc) in eval.per_class_accuracy(test_set.labels()).iter().enumerate() {
+        println!("{class:>5}  {:>7.2}%  {:>6}", 100.0 * acc, counts[class]);
+    }
+    Ok(())
+}
+
+fn predict(model_path: Option<&Path>, images: &[PathBuf]) -> CliResult {
+    let device = Device::flex();
+    let (model, header) = load_model(model_path, &device)?;
+    let mut failed = false;
+    for path in images {
+        match inference::read_picture(path) {
+            Err(message) => {
+                eprintln!("{}: {message}", path.display());
+                failed = true;
+            }
+            Ok(input) => {
+                let Prediction { class, probabilities } =
+                    block_on(inference::predict(&model, &input, header.normalization, &device))?;
+                let probs: Vec<String> = probabilities.iter().map(|p| format!("{p:.3}")).collect();
+                println!("{}: {class} (p = {:.3})  [{}]", path.display(), probabilities[class as usize], probs.join(" "));
+            }
+        }
+    }
+    if failed {
+        Err("some pictures could not be read".into())
+    } else {
+        Ok(())
+    }
+}
+
+fn info() {
+    let config = ModelConfig::new();
+    println!("Seed CNN (valid padding, ReLU), per image:");
+    println!("{:<18} {:>14}", "layer", "output");
+    for (name, shape) in config.layer_shapes() {
+        let shape: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+        println!("{name:<18} {:>14}", shape.join("×"));
+    }
+    println!("\n{:<8} {:>10} {:>16}", "layer", "params", "forward MFLOP");
+    for layer in cost::layer_costs(&config) {
+        println!("{:<8} {:>10} {:>16.3}", layer.name, layer.params, 2.0 * layer.macs as f64 / 1e6);
+    }
+    println!(
+        "{:<8} {:>10} {:>16.3}\n\ntraining: ≈ {:.1} MFLOP per image, {:.2} TFLOP per 60,000-image epoch",
+        "total",
+        cost::params(&config),
+        cost::forward_flops(&config) / 1e6,
+        cost::train_flops(&config) / 1e6,
+        cost::train_flops(&config) * 60_000.0 / 1e12
+    );
+}
+
+fn bench(data: &Path, steps: usize, warmup: usize) -> CliResult {
+    let train_set = load_split(data, Split::Train, None)?;
+    let test_set = load_split(data, Split::Test, None)?;
+    let device = Device::flex();
+    let config = TrainingConfig::new();
+    let images = train_set.len();
+    let mut trainer = Trainer::new(config.clone(), train_set, &device).map_err(|e| e.to_string())?;
+    for _ in 0..warmup {
+        block_on(trainer.step()).map_err(|e| e.to_string())?;
+    }
+    let started = Instant::now();
+    for _ in 0..steps {
+        block_on(trainer.step()).map_err(|e| e.to_string())?;
+    }
+    let per_step = started.elapsed().as_secs_f64() / steps.max(1) as f64;
+
+    let model = trainer.model();
+    let started = Instant::now();
+    block_on(training::evaluate(&model, &test_set, config.normalization, &device)).map_err(|e| e.to_string())?;
+    let eval_seconds = started.elapsed().as_secs_f64();
+
+    let digit = test_set.image(0).try_into().map_err(|_| "test image size".to_string())?;
+    let runs = 200;
+    let started = Instant::now();
+    for _ in 0..runs {
+        block_on(inference::predict(&model, digit, config.normalization, &device))?;
+    }
+    let infer_ms = started.elapsed().as_secs_f64() * 1e3 / runs as f64;
+
+    let epoch = per_step * trainer.steps_per_epoch() as f64 + eval_seconds;
+    let samples_per_s = config.batch_size as f64 / per_step;
+    println!("native flex, {} threads, batch {}:", rayon_threads(), config.batch_size);
+    println!("  training step       {:.4} s ({samples_per_s:.0} samples/s, {:.1} GFLOP/s)", per_step, samples_per_s * cost::train_flops(&config.model) / 1e9);
+    println!("  test evaluation     {eval_seconds:.2} s for {} images", test_set.len());
+    println!("  epoch (estimated)   {epoch:.1} s for {images} images + evaluation  [Keras bar here: ≈ 8 s]");
+    println!("  inference, 1 image  {infer_ms:.2} ms");
+    Ok(())
+}
+
+fn rayon_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}

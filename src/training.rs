@@ -1,0 +1,314 @@
+//! The training loop native and web share: one step at a time, so the browser can yield between
+//! steps, and an evaluation after each epoch. It knows no I/O and no UI: it reports events.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+
+use crate::data::{self, Dataset, Normalization, IMAGE_SIDE, NUM_CLASSES};
+use crate::model::{Model, ModelConfig};
+
+/// Cross-entropy starts near ln 10 ≈ 2.3; a batch loss above this means logits in the
+/// thousands: the run has blown up even if the number is still finite.
+pub const DIVERGED_LOSS: f32 = 1e4;
+
+/// Everything that defines a training run. The defaults are the seed's Keras recipe.
+#[derive(Config, Debug)]
+pub struct TrainingConfig {
+    /// The network's layer sizes.
+    #[config(default = "ModelConfig::new()")]
+    pub model: ModelConfig,
+    /// Passes over the training set.
+    #[config(default = 10)]
+    pub epochs: usize,
+    /// Images per optimizer step.
+    #[config(default = 128)]
+    pub batch_size: usize,
+    /// Adam's step size.
+    #[config(default = 1e-3)]
+    pub learning_rate: f64,
+    /// Seeds the weight initialisation, dropout and the order of the data.
+    #[config(default = 42)]
+    pub seed: u64,
+    /// Pixel scaling of the inputs.
+    #[config(default = "Normalization::UnitRange")]
+    pub normalization: Normalization,
+}
+
+impl TrainingConfig {
+    /// Refuses settings that cannot train, with a sentence saying which and why.
+    pub fn validate(&self) -> Result<(), TrainError> {
+        let bad = |message: String| Err(TrainError::Config(message));
+        if self.epochs == 0 || self.epochs > 1000 {
+            return bad(format!("epochs must be between 1 and 1000, got {}", self.epochs));
+        }
+        if self.batch_size == 0 || self.batch_size > 60_000 {
+            return bad(format!(
+                "batch size must be between 1 and 60000, got {}",
+                self.batch_size
+            ));
+        }
+        if !self.learning_rate.is_finite() || self.learning_rate <= 0.0 || self.learning_rate > 10.0
+        {
+            return bad(format!(
+                "learning rate must be a number in (0, 10], got {}",
+                self.learning_rate
+            ));
+        }
+        if let Normalization::MeanStd { mean, std } = self.normalization {
+            if !mean.is_finite() || !std.is_finite() || std <= 0.0 {
+                return bad(format!("normalization needs a finite mean and std > 0, got {mean}, {std}"));
+            }
+        }
+        self.model.validate().map_err(TrainError::Config)
+    }
+}
+
+/// Why training stopped or could not start.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrainError {
+    /// A setting is out of range.
+    Config(String),
+    /// There is nothing to train on or evaluate.
+    EmptyData,
+    /// The loss became NaN, infinite or absurdly large: the weights are no longer usable.
+    Diverged { epoch: usize, step: usize, loss: f32 },
+    /// The device failed to run or read back a computation (e.g. a lost GPU).
+    Device(String),
+}
+
+impl std::fmt::Display for TrainError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Config(message) => write!(f, "invalid setting: {message}"),
+            Self::EmptyData => write!(f, "the dataset is empty"),
+            Self::Diverged { epoch, step, loss } => write!(
+                f,
+                "training diverged at epoch {epoch}, step {step} (loss {loss}): try a lower learning rate"
+            ),
+            Self::Device(message) => write!(f, "the device failed: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for TrainError {}
+
+/// What one optimizer step reports.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepReport {
+    /// 1-based epoch this step belongs to.
+    pub epoch: usize,
+    /// 1-based step within the epoch.
+    pub step: usize,
+    pub steps_per_epoch: usize,
+    /// Mean cross-entropy of this batch.
+    pub loss: f32,
+    /// Images seen since the run started.
+    pub samples_seen: usize,
+    /// True when this step finished an epoch: time to evaluate.
+    pub epoch_done: bool,
+}
+
+/// Test-set results of the current weights.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// Mean cross-entropy over the set.
+    pub loss: f32,
+    /// Fraction correct, 0–1.
+    pub accuracy: f32,
+    /// Predicted class of every image, in dataset order.
+    pub predictions: Vec<u8>,
+}
+
+impl Evaluation {
+    /// Accuracy of each class (NaN-free: a class with no examples counts as 0).
+    pub fn per_class_accuracy(&self, labels: &[u8]) -> [f32; NUM_CLASSES] {
+        let mut correct = [0usize; NUM_CLASSES];
+        let mut total = [0usize; NUM_CLASSES];
+        for (&label, &predicted) in labels.iter().zip(&self.predictions) {
+            total[label as usize] += 1;
+            correct[label as usize] += usize::from(label == predicted);
+        }
+        std::array::from_fn(|c| correct[c] as f32 / total[c].max(1) as f32)
+    }
+}
+
+/// A training run in progress: the model, its optimizer and where it is in the data.
+pub struct Trainer {
+    config: TrainingConfig,
+    device: Device,
+    model: Model,
+    optimizer: ModuleOptimizer,
+    train: Dataset,
+    order: Vec<usize>,
+    /// 0-based epoch and batch of the next step.
+    epoch: usize,
+    batch: usize,
+    samples_seen: usize,
+    pixels: Vec<f32>,
+    labels: Vec<i64>,
+}
+
+impl Trainer {
+    /// Starts a run on `device` (autodiff is added here) with fresh weights.
+    pub fn new(config: TrainingConfig, train: Dataset, device: &Device) -> Result<Self, TrainError> {
+        config.validate()?;
+        if train.is_empty() {
+            return Err(TrainError::EmptyData);
+        }
+        let device = device.clone().autodiff();
+        device.seed(config.seed);
+        let model = config.model.init(&device);
+        Ok(Self::resume(config, train, &device, model))
+    }
+
+    /// Continues training an existing model (e.g. loaded weights) with a fresh optimizer.
+    pub fn resume(config: TrainingConfig, train: Dataset, device: &Device, model: Model) -> Self {
+        let device = device.clone().autodiff();
+        let order = data::epoch_order(train.len(), config.seed, 0);
+        Self {
+            optimizer: AdamConfig::new().init(),
+            model: model.to_device(&device).train(),
+            config,
+            device,
+            train,
+            order,
+            epoch: 0,
+            batch: 0,
+            samples_seen: 0,
+            pixels: Vec::new(),
+            labels: Vec::new(),
+        }
+    }
+
+    pub fn config(&self) -> &TrainingConfig {
+        &self.config
+    }
+
+    pub fn steps_per_epoch(&self) -> usize {
+        data::num_batches(self.train.len(), self.config.batch_size)
+    }
+
+    /// Epochs fully done so far.
+    pub fn epochs_done(&self) -> usize {
+        self.epoch
+    }
+
+    /// Images trained on since the run started.
+    pub fn samples_seen(&self) -> usize {
+        self.samples_seen
+    }
+
+    /// True once the configured number of epochs has run.
+    pub fn finished(&self) -> bool {
+        self.epoch >= self.config.epochs
+    }
+
+    /// The current weights for inference: no autodiff, dropout off.
+    pub fn model(&self) -> Model {
+        self.model.valid()
+    }
+
+    /// One optimizer step on the next batch. The loss is read back (awaited) so divergence is
+    /// caught at the step where it happens.
+    pub async fn step(&mut self) -> Result<StepReport, TrainError> {
+        let size = self.config.batch_size;
+        let start = self.batch * size;
+        let end = (start + size).min(self.order.len());
+        self.train.fill_batch(
+            &self.order[start..end],
+            self.config.normalization,
+            &mut self.pixels,
+            &mut self.labels,
+        );
+        let (images, targets) = batch_tensors(&self.pixels, &self.labels, &self.device);
+
+        let logits = self.model.forward(images); // [batch, 10]
+        let loss = CrossEntropyLossConfig::new()
+            .init(&self.device)
+            .forward(logits, targets); // [1]
+        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        self.model = self
+            .optimizer
+            .step(self.config.learning_rate, self.model.clone(), grads);
+        let loss: f32 = loss
+            .into_scalar_async()
+            .await
+            .map_err(|e| TrainError::Device(format!("{e:?}")))?;
+
+        let report = StepReport {
+            epoch: self.epoch + 1,
+            step: self.batch + 1,
+            steps_per_epoch: self.steps_per_epoch(),
+            loss,
+            samples_seen: self.samples_seen + (end - start),
+            epoch_done: end == self.order.len(),
+        };
+        if !loss.is_finite() || loss > DIVERGED_LOSS {
+            return Err(TrainError::Diverged { epoch: report.epoch, step: report.step, loss });
+        }
+        self.samples_seen = report.samples_seen;
+        self.batch += 1;
+        if report.epoch_done {
+            self.epoch += 1;
+            self.batch = 0;
+            self.order = data::epoch_order(self.train.len(), self.config.seed, self.epoch);
+        }
+        Ok(report)
+    }
+}
+
+/// Loss, accuracy and predictions of `model` on `set`, in batches that bound memory.
+pub async fn evaluate(
+    model: &Model,
+    set: &Dataset,
+    normalization: Normalization,
+    device: &Device,
+) -> Result<Evaluation, TrainError> {
+    const EVAL_BATCH: usize = 1000;
+    if set.is_empty() {
+        return Err(TrainError::EmptyData);
+    }
+    let device = device.clone().without_autodiff();
+    let (mut pixels, mut labels) = (Vec::new(), Vec::new());
+    let mut predictions = Vec::with_capacity(set.len());
+    let mut loss_sum = 0.0f64;
+    let indices: Vec<usize> = (0..set.len()).collect();
+    for chunk in indices.chunks(EVAL_BATCH) {
+        set.fill_batch(chunk, normalization, &mut pixels, &mut labels);
+        let (images, targets) = batch_tensors(&pixels, &labels, &device);
+        let logits = model.forward(images); // [chunk, 10]
+        let loss = CrossEntropyLossConfig::new()
+            .init(&device)
+            .forward(logits.clone(), targets)
+            .into_scalar_async::<f32>()
+            .await
+            .map_err(|e| TrainError::Device(format!("{e:?}")))?;
+        loss_sum += loss as f64 * chunk.len() as f64;
+        let classes = logits
+            .argmax(1) // [chunk, 1]
+            .into_data_async()
+            .await
+            .map_err(|e| TrainError::Device(format!("{e:?}")))?;
+        predictions.extend(classes.iter::<i64>().map(|c| c as u8));
+    }
+    let correct = predictions.iter().zip(set.labels()).filter(|(p, l)| p == l).count();
+    Ok(Evaluation {
+        loss: (loss_sum / set.len() as f64) as f32,
+        accuracy: correct as f32 / set.len() as f32,
+        predictions,
+    })
+}
+
+/// Uploads a filled batch: images `[batch, 1, 28, 28]` and class indices `[batch]`.
+pub fn batch_tensors(pixels: &[f32], labels: &[i64], device: &Device) -> (Tensor<4>, Tensor<1, Int>) {
+    let batch = labels.len();
+    let images = Tensor::from_data(
+        TensorData::new(pixels.to_vec(), [batch, 1, IMAGE_SIDE, IMAGE_SIDE]),
+        device,
+    );
+    let targets = Tensor::from_data(TensorData::new(labels.to_vec(), [batch]), device);
+    (images, targets)
+}

@@ -1,0 +1,189 @@
+//! The weights file: a small JSON header (what model, trained on what, how well) and burn's
+//! record bytes, guarded by a checksum. Loading never touches the model in use: it builds a new
+//! one, so a damaged or foreign file is refused and the current model stays as it was.
+//!
+//! Layout: `KNDL` · format version (u32 LE) · header length (u32 LE) · header JSON · record.
+
+use std::path::Path;
+
+use burn::module::Module;
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, Device};
+use serde::{Deserialize, Serialize};
+
+use crate::data::Normalization;
+use crate::model::{Model, ModelConfig};
+
+const MAGIC: &[u8; 4] = b"KNDL";
+/// Bumped whenever the layout or the record encoding changes.
+pub const FORMAT_VERSION: u32 = 1;
+const PREFIX_LEN: usize = 12;
+/// No honest header is anywhere near this; a bigger length means a damaged file.
+const MAX_HEADER_LEN: usize = 64 * 1024;
+
+/// What the weights are: enough to rebuild the model and to tell the user where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WeightsHeader {
+    pub model: ModelConfig,
+    /// Inputs must be scaled the way they were in training.
+    pub normalization: Normalization,
+    /// E.g. "mnist".
+    pub dataset: String,
+    pub epochs: usize,
+    /// Test accuracy (0–1) when the file was written, if measured.
+    pub test_accuracy: Option<f32>,
+    /// FNV-1a 64 of the record bytes that follow the header.
+    pub record_checksum: u64,
+    pub record_len: usize,
+}
+
+/// Every way a weights file can be refused.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WeightsError {
+    Io(String),
+    /// Does not start with `KNDL`: not a Kindling weights file at all.
+    NotWeights,
+    /// Written by a newer (or unknown) format.
+    UnsupportedVersion(u32),
+    /// Cut short: the header or record is incomplete.
+    Truncated { expected: usize, actual: usize },
+    /// The header is not valid JSON of the expected shape.
+    BadHeader(String),
+    /// The record bytes do not match the header's checksum.
+    Corrupt,
+    /// The file holds a different network than the one asked for.
+    WrongModel { expected: ModelConfig, found: ModelConfig },
+    /// burn refused the record (shapes or names do not fit).
+    Record(String),
+}
+
+impl std::fmt::Display for WeightsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Io(message) => write!(f, "cannot read or write the weights file: {message}"),
+            Self::NotWeights => write!(f, "not a Kindling weights file (it does not start with KNDL)"),
+            Self::UnsupportedVersion(v) => write!(
+                f,
+                "weights file format {v} is not supported (this build reads format {FORMAT_VERSION})"
+            ),
+            Self::Truncated { expected, actual } => write!(
+                f,
+                "the weights file is truncated: expected {expected} bytes, found {actual}"
+            ),
+            Self::BadHeader(message) => write!(f, "the weights file header is damaged: {message}"),
+            Self::Corrupt => write!(f, "the weights file is corrupt: its checksum does not match"),
+            Self::WrongModel { expected, found } => write!(
+                f,
+                "the weights are for another model (conv {}/{}, dense {}), not this one (conv {}/{}, dense {})",
+                found.conv1_channels, found.conv2_channels, found.hidden,
+                expected.conv1_channels, expected.conv2_channels, expected.hidden
+            ),
+            Self::Record(message) => write!(f, "the weights do not fit the model: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for WeightsError {}
+
+/// Serialises `model` with a header describing it. The header's checksum fields are filled here.
+pub fn to_bytes(model: &Model, header: &WeightsHeader) -> Result<Vec<u8>, WeightsError> {
+    let record = model
+        .clone()
+        .into_record()
+        .into_bytes()
+        .map_err(|e| WeightsError::Record(e.to_string()))?;
+    let header = WeightsHeader {
+        record_checksum: fnv1a(&record),
+        record_len: record.len(),
+        ..header.clone()
+    };
+    let json = serde_json::to_vec(&header).map_err(|e| WeightsError::BadHeader(e.to_string()))?;
+    let mut out = Vec::with_capacity(PREFIX_LEN + json.len() + record.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&(json.len() as u32).to_le_bytes());
+    out.extend_from_slice(&json);
+    out.extend_from_slice(&record);
+    Ok(out)
+}
+
+/// Reads only the header, checking the file's frame and checksum but building no model.
+pub fn read_header(bytes: &[u8]) -> Result<(WeightsHeader, &[u8]), WeightsError> {
+    if bytes.len() < PREFIX_LEN {
+        if !bytes.starts_with(&MAGIC[..bytes.len().min(4)]) || bytes.is_empty() {
+            return Err(WeightsError::NotWeights);
+        }
+        return Err(WeightsError::Truncated { expected: PREFIX_LEN, actual: bytes.len() });
+    }
+    if &bytes[..4] != MAGIC {
+        return Err(WeightsError::NotWeights);
+    }
+    let version = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
+    if version != FORMAT_VERSION {
+        return Err(WeightsError::UnsupportedVersion(version));
+    }
+    let header_len = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize;
+    if header_len > MAX_HEADER_LEN {
+        return Err(WeightsError::BadHeader(format!("header length {header_len} is implausible")));
+    }
+    let header_end = PREFIX_LEN + header_len;
+    if bytes.len() < header_end {
+        return Err(WeightsError::Truncated { expected: header_end, actual: bytes.len() });
+    }
+    let header: WeightsHeader = serde_json::from_slice(&bytes[PREFIX_LEN..header_end])
+        .map_err(|e| WeightsError::BadHeader(e.to_string()))?;
+    let record = &bytes[header_end..];
+    let expected = header_end + header.record_len;
+    if bytes.len() != expected {
+        return Err(WeightsError::Truncated { expected, actual: bytes.len() });
+    }
+    if fnv1a(record) != header.record_checksum {
+        return Err(WeightsError::Corrupt);
+    }
+    Ok((header, record))
+}
+
+/// Builds the model the file describes, with its weights, on `device`.
+pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<(Model, WeightsHeader), WeightsError> {
+    let (header, record) = read_header(bytes)?;
+    header.model.validate().map_err(WeightsError::BadHeader)?;
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(record.to_vec()))
+        .map_err(|e| WeightsError::Record(e.to_string()))?;
+    let model = header
+        .model
+        .init(device)
+        .try_load_record(record)
+        .map_err(|e| WeightsError::Record(e.to_string()))?;
+    Ok((model, header))
+}
+
+/// Like [`from_bytes`], but refuses a file made for a different network than `expected`.
+pub fn from_bytes_for(
+    bytes: &[u8],
+    expected: &ModelConfig,
+    device: &Device,
+) -> Result<(Model, WeightsHeader), WeightsError> {
+    let (header, _) = read_header(bytes)?;
+    if &header.model != expected {
+        return Err(WeightsError::WrongModel { expected: expected.clone(), found: header.model });
+    }
+    from_bytes(bytes, device)
+}
+
+pub fn save(path: &Path, model: &Model, header: &WeightsHeader) -> Result<(), WeightsError> {
+    let bytes = to_bytes(model, header)?;
+    std::fs::write(path, bytes).map_err(|e| WeightsError::Io(format!("{}: {e}", path.display())))
+}
+
+pub fn load(path: &Path, device: &Device) -> Result<(Model, WeightsHeader), WeightsError> {
+    let bytes =
+        std::fs::read(path).map_err(|e| WeightsError::Io(format!("{}: {e}", path.display())))?;
+    from_bytes(&bytes, device)
+}
+
+/// FNV-1a, 64 bit: catches flipped or lost bytes; not a defence against tampering.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}

@@ -1,0 +1,109 @@
+//! The `kindling` command as a user meets it: clear messages and a non-zero exit for bad input,
+//! right answers for real digits.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use kindling::data::Split;
+
+fn kindling(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kindling"))
+        .args(args)
+        .env("KINDLING_DATA", common::mnist_dir())
+        .output()
+        .expect("the kindling binary runs")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("kindling-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// Fails with a message on stderr that contains `needle`.
+fn assert_fails_with(args: &[&str], needle: &str) {
+    let out = kindling(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{args:?} succeeded");
+    assert!(stderr.contains(needle), "{args:?}: stderr lacks {needle:?}:\n{stderr}");
+}
+
+#[test]
+fn bad_training_settings_are_refused_with_a_reason() {
+    assert_fails_with(&["train", "--lr", "0"], "learning rate");
+    assert_fails_with(&["train", "--lr", "NaN"], "learning rate");
+    assert_fails_with(&["train", "--lr", "-0.1"], "learning rate");
+    assert_fails_with(&["train", "--batch-size", "0"], "batch size");
+    assert_fails_with(&["train", "--epochs", "0"], "epochs");
+    assert_fails_with(&["train", "--limit", "0"], "--limit");
+    assert_fails_with(&["train", "--batch-size", "many"], "invalid value");
+    assert_fails_with(&["frobnicate"], "unrecognized subcommand");
+}
+
+#[test]
+fn missing_data_points_to_the_fetch_command() {
+    assert_fails_with(&["train", "--data", "/nonexistent/mnist"], "./build.sh data");
+    assert_fails_with(&["eval", "--data", "/nonexistent/mnist"], "./build.sh data");
+}
+
+#[test]
+fn missing_and_non_image_files_are_named_in_the_error() {
+    assert_fails_with(&["predict", "/nonexistent/digit.png"], "/nonexistent/digit.png: cannot read");
+    let text = scratch("notes.png");
+    std::fs::write(&text, "these are not pixels").unwrap();
+    assert_fails_with(&["predict", text.to_str().unwrap()], "not a PNG or JPEG");
+    let blank = scratch("blank.png");
+    image::GrayImage::from_pixel(40, 40, image::Luma([255])).save(&blank).unwrap();
+    assert_fails_with(&["predict", blank.to_str().unwrap()], "blank");
+}
+
+#[test]
+fn a_damaged_weights_file_is_refused() {
+    let bad = scratch("bad.kndl");
+    std::fs::write(&bad, b"KNDL\x01\x00\x00\x00garbage").unwrap();
+    assert_fails_with(&["eval", "--model", bad.to_str().unwrap()], "bad.kndl");
+    assert_fails_with(&["eval", "--model", "/nonexistent.kndl"], "cannot read");
+}
+
+#[test]
+fn info_shows_the_seed_model() {
+    let out = kindling(&["info"]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for needle in ["121930", "64×5×5", "1600", "conv2"] {
+        assert!(stdout.contains(needle), "info lacks {needle}:\n{stdout}");
+    }
+}
+
+/// Writes a test digit the way a user might have it: upscaled, dark ink on white paper.
+fn write_scan(pixels: &[u8], path: &Path) {
+    let digit = image::GrayImage::from_fn(28, 28, |x, y| image::Luma([255 - pixels[(y * 28 + x) as usize]]));
+    let page = image::imageops::resize(&digit, 112, 112, image::imageops::FilterType::Triangle);
+    let mut paper = image::GrayImage::from_pixel(200, 160, image::Luma([255]));
+    image::imageops::overlay(&mut paper, &page, 30, 20);
+    paper.save(path).unwrap();
+}
+
+#[test]
+fn predict_reads_real_digits_right_with_the_shipped_weights() {
+    let test = common::mnist(Split::Test);
+    let mut args = vec!["predict".to_string()];
+    let mut expected = Vec::new();
+    for i in 0..8 {
+        let path = scratch(&format!("digit-{i}.png"));
+        write_scan(test.image(i), &path);
+        args.push(path.to_string_lossy().into_owned());
+        expected.push(test.label(i));
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = kindling(&args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let answers: Vec<u8> = stdout
+        .lines()
+        .map(|line| line.split(": ").nth(1).and_then(|rest| rest.split(' ').next()).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(answers, expected, "{stdout}");
+}

@@ -1,0 +1,41 @@
+//! Shared by the integration tests: where MNIST is, and small synthetic datasets.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use kindling::data::{Dataset, Split, IMAGE_PIXELS};
+
+/// The MNIST folder `./build.sh test` fills (or `KINDLING_DATA`). A test that needs it fails,
+/// never skips, when it is missing.
+pub fn mnist_dir() -> PathBuf {
+    std::env::var_os("KINDLING_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/mnist"))
+}
+
+pub fn mnist(split: Split) -> Dataset {
+    Dataset::load(&mnist_dir(), split)
+        .unwrap_or_else(|e| panic!("{e} (./build.sh test fetches MNIST before the tests)"))
+}
+
+/// Ten easily told apart patterns (a bright bar whose position is the class) with a little
+/// deterministic noise: enough for the loss to have something to learn.
+pub fn toy_dataset(count: usize) -> Dataset {
+    let mut images = vec![0u8; count * IMAGE_PIXELS];
+    let mut labels = Vec::with_capacity(count);
+    let mut state = 0x2545_f491u32;
+    for i in 0..count {
+        let class = (i % 10) as u8;
+        let image = &mut images[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS];
+        for (p, pixel) in image.iter_mut().enumerate() {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            let row = p / 28;
+            let bar = row >= 2 + 2 * class as usize && row < 4 + 2 * class as usize;
+            *pixel = if bar { 200 + (state % 56) as u8 } else { (state % 40) as u8 };
+        }
+        labels.push(class);
+    }
+    Dataset::from_parts(images, labels).expect("valid toy dataset")
+}
