@@ -50,7 +50,17 @@ ensure_mnist() {
     say "MNIST verified (SHA-256)"
 }
 
-cmd_data() { ensure_mnist; }
+# The page reads the same files gzipped (browsers inflate them with DecompressionStream).
+ensure_page_data() {
+    ensure_mnist
+    mkdir -p "$ROOT/www/data"
+    local f
+    for f in "$DATA_DIR"/*-ubyte; do
+        [ -s "$ROOT/www/data/$(basename "$f").gz" ] || gzip -9 -n -c "$f" >"$ROOT/www/data/$(basename "$f").gz"
+    done
+}
+
+cmd_data() { ensure_page_data; }
 
 cmd_build() {
     ensure_rust
@@ -75,7 +85,7 @@ cmd_bench() {
 
 cmd_serve() {
     cmd_build
-    ensure_mnist
+    ensure_page_data
     say "the browser trainer is not built yet; the native CLI is ready:"
     echo "  target/release/kindling train --data data/mnist"
 }

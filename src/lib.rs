@@ -9,7 +9,10 @@
 //! - [`inference`] and [`preprocess`]: from a picture of a digit to ten probabilities.
 //! - [`weights`]: the weights file.
 //! - [`cost`]: parameters and FLOPs, from the configuration.
+//! - `bench`: speed measurements for `kindling bench` (native only).
 
+#[cfg(feature = "native")]
+pub mod bench;
 pub mod cost;
 pub mod data;
 pub mod inference;

@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use kindling::data::{Dataset, Normalization, Split};
 use kindling::inference::{self, Prediction};
 use kindling::model::ModelConfig;
-use kindling::training::{self, Trainer, TrainingConfig};
+use kindling::training::{self, Event, Trainer, TrainingConfig};
 use kindling::{cost, weights};
 
 /// The weights trained with `kindling train` (seed recipe, 10 epochs), used when no --model is given.
@@ -152,35 +152,26 @@ fn train(args: TrainArgs) -> CliResult {
     );
     let started = Instant::now();
     let mut smoothed = None::<f32>;
-    let mut accuracy = None;
-    while !trainer.finished() {
-        let report = block_on(trainer.step()).map_err(|e| e.to_string())?;
-        let loss = smoothed.map_or(report.loss, |s| 0.95 * s + 0.05 * report.loss);
-        smoothed = Some(loss);
-        bar.set_prefix(format!("{}/{}", report.epoch, config.epochs));
-        bar.set_message(format!("loss {loss:.4}"));
-        bar.inc(1);
-        if report.epoch_done {
-            let eval = block_on(training::evaluate(
-                &trainer.model(),
-                &test_set,
-                config.normalization,
-                &device,
-            ))
-            .map_err(|e| e.to_string())?;
-            // Printed above the bar, and also when the output is not a terminal (CI, logs).
-            bar.suspend(|| {
-                println!(
-                    "epoch {:>2}: train loss {loss:.4} · test loss {:.4} · test accuracy {:.2}% · {:.0} s",
-                    report.epoch,
-                    eval.loss,
-                    100.0 * eval.accuracy,
-                    started.elapsed().as_secs_f64()
-                )
-            });
-            accuracy = Some(eval.accuracy);
+    let evaluation = block_on(training::run(&mut trainer, &test_set, |event| match event {
+        Event::Step(report) => {
+            let loss = smoothed.map_or(report.loss, |s| 0.95 * s + 0.05 * report.loss);
+            smoothed = Some(loss);
+            bar.set_prefix(format!("{}/{}", report.epoch, config.epochs));
+            bar.set_message(format!("loss {loss:.4}"));
+            bar.inc(1);
         }
-    }
+        // Printed above the bar, and also when the output is not a terminal (CI, logs).
+        Event::Epoch { epoch, evaluation } => bar.suspend(|| {
+            println!(
+                "epoch {epoch:>2}: train loss {:.4} · test loss {:.4} · test accuracy {:.2}% · {:.0} s",
+                smoothed.unwrap_or(f32::NAN),
+                evaluation.loss,
+                100.0 * evaluation.accuracy,
+                started.elapsed().as_secs_f64()
+            )
+        }),
+    }))
+    .map_err(|e| e.to_string())?;
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
     let samples = trainer.samples_seen() as f64;
@@ -189,14 +180,14 @@ fn train(args: TrainArgs) -> CliResult {
         normalization: config.normalization,
         dataset: "mnist".into(),
         epochs: config.epochs,
-        test_accuracy: accuracy,
+        test_accuracy: Some(evaluation.accuracy),
         record_checksum: 0,
         record_len: 0,
     };
     weights::save(&args.out, &trainer.model(), &header).map_err(|e| e.to_string())?;
     println!(
         "test accuracy {:.2}% after {} epochs · {:.1} s ({:.1} s/epoch) · {:.0} samples/s · {:.1} GFLOP/s\nweights saved to {}",
-        100.0 * accuracy.unwrap_or(0.0),
+        100.0 * evaluation.accuracy,
         config.epochs,
         seconds,
         seconds / config.epochs as f64,
@@ -292,42 +283,28 @@ fn info() {
 fn bench(data: &Path, steps: usize, warmup: usize) -> CliResult {
     let train_set = load_split(data, Split::Train, None)?;
     let test_set = load_split(data, Split::Test, None)?;
-    let device = Device::flex();
-    let config = TrainingConfig::new();
     let images = train_set.len();
-    let mut trainer = Trainer::new(config.clone(), train_set, &device).map_err(|e| e.to_string())?;
-    for _ in 0..warmup {
-        block_on(trainer.step()).map_err(|e| e.to_string())?;
+    let report = kindling::bench::measure(train_set, &test_set, steps, warmup).map_err(|e| e.to_string())?;
+    println!("native flex on {} threads, seed model, batch {}:", threads(), report.batch_size);
+    println!(
+        "  training step       {:.4} s · {:.0} samples/s · {:.1} GFLOP/s",
+        report.seconds_per_step,
+        report.samples_per_second(),
+        report.gflops()
+    );
+    println!("  test evaluation     {:.2} s for {} images", report.eval_seconds, test_set.len());
+    println!(
+        "  epoch               {:.1} s ({images} images + evaluation; the seed's Keras program: ≈ 8 s here)",
+        report.seconds_per_epoch()
+    );
+    println!("  inference, 1 image  {:.2} ms", report.inference_ms);
+    println!("\nwhere a step goes (batch 128, ms):\n  {:<36} {:>8} {:>18}", "operation", "forward", "forward+backward");
+    for (name, forward, both) in kindling::bench::layer_profile() {
+        println!("  {name:<36} {forward:>8.1} {both:>18.1}");
     }
-    let started = Instant::now();
-    for _ in 0..steps {
-        block_on(trainer.step()).map_err(|e| e.to_string())?;
-    }
-    let per_step = started.elapsed().as_secs_f64() / steps.max(1) as f64;
-
-    let model = trainer.model();
-    let started = Instant::now();
-    block_on(training::evaluate(&model, &test_set, config.normalization, &device)).map_err(|e| e.to_string())?;
-    let eval_seconds = started.elapsed().as_secs_f64();
-
-    let digit = test_set.image(0).try_into().map_err(|_| "test image size".to_string())?;
-    let runs = 200;
-    let started = Instant::now();
-    for _ in 0..runs {
-        block_on(inference::predict(&model, digit, config.normalization, &device))?;
-    }
-    let infer_ms = started.elapsed().as_secs_f64() * 1e3 / runs as f64;
-
-    let epoch = per_step * trainer.steps_per_epoch() as f64 + eval_seconds;
-    let samples_per_s = config.batch_size as f64 / per_step;
-    println!("native flex, {} threads, batch {}:", rayon_threads(), config.batch_size);
-    println!("  training step       {:.4} s ({samples_per_s:.0} samples/s, {:.1} GFLOP/s)", per_step, samples_per_s * cost::train_flops(&config.model) / 1e9);
-    println!("  test evaluation     {eval_seconds:.2} s for {} images", test_set.len());
-    println!("  epoch (estimated)   {epoch:.1} s for {images} images + evaluation  [Keras bar here: ≈ 8 s]");
-    println!("  inference, 1 image  {infer_ms:.2} ms");
     Ok(())
 }
 
-fn rayon_threads() -> usize {
+fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }

@@ -312,3 +312,32 @@ pub fn batch_tensors(pixels: &[f32], labels: &[i64], device: &Device) -> (Tensor
     let targets = Tensor::from_data(TensorData::new(labels.to_vec(), [batch]), device);
     (images, targets)
 }
+
+/// What a whole run reports as it goes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Step(StepReport),
+    /// The test set was evaluated after an epoch.
+    Epoch { epoch: usize, evaluation: Evaluation },
+}
+
+/// Trains until the configured epochs are done, evaluating on `test` after each one. Returns
+/// the last evaluation. The browser drives [`Trainer::step`] itself, to yield between steps.
+pub async fn run(
+    trainer: &mut Trainer,
+    test: &Dataset,
+    mut on_event: impl FnMut(Event),
+) -> Result<Evaluation, TrainError> {
+    let mut last = None;
+    while !trainer.finished() {
+        let report = trainer.step().await?;
+        on_event(Event::Step(report));
+        if report.epoch_done {
+            let evaluation =
+                evaluate(&trainer.model(), test, trainer.config.normalization, &trainer.device).await?;
+            on_event(Event::Epoch { epoch: report.epoch, evaluation: evaluation.clone() });
+            last = Some(evaluation);
+        }
+    }
+    last.ok_or(TrainError::EmptyData)
+}

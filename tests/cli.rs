@@ -34,7 +34,7 @@ fn assert_fails_with(args: &[&str], needle: &str) {
 fn bad_training_settings_are_refused_with_a_reason() {
     assert_fails_with(&["train", "--lr", "0"], "learning rate");
     assert_fails_with(&["train", "--lr", "NaN"], "learning rate");
-    assert_fails_with(&["train", "--lr", "-0.1"], "learning rate");
+    assert_fails_with(&["train", "--lr=-0.1"], "learning rate");
     assert_fails_with(&["train", "--batch-size", "0"], "batch size");
     assert_fails_with(&["train", "--epochs", "0"], "epochs");
     assert_fails_with(&["train", "--limit", "0"], "--limit");
