@@ -13,7 +13,7 @@ use futures_lite::future::block_on;
 
 use crate::data::{Dataset, IMAGE_PIXELS};
 use crate::model::ModelConfig;
-use crate::training::{evaluate, Trainer, TrainingConfig, TrainError};
+use crate::training::{evaluate, TrainError, Trainer, TrainingConfig};
 use crate::{cost, inference};
 
 /// What `kindling bench` measured.
@@ -44,7 +44,12 @@ impl BenchReport {
 
 /// Times `steps` training steps of the seed recipe after `warmup` steps, then evaluation and
 /// single-image inference, on the CPU.
-pub fn measure(train: Dataset, test: &Dataset, steps: usize, warmup: usize) -> Result<BenchReport, TrainError> {
+pub fn measure(
+    train: Dataset,
+    test: &Dataset,
+    steps: usize,
+    warmup: usize,
+) -> Result<BenchReport, TrainError> {
     let device = Device::flex();
     let config = TrainingConfig::new();
     let mut trainer = Trainer::new(config.clone(), train, &device)?;
@@ -67,7 +72,13 @@ pub fn measure(train: Dataset, test: &Dataset, steps: usize, warmup: usize) -> R
     const RUNS: usize = 200;
     let started = Instant::now();
     for _ in 0..RUNS {
-        block_on(inference::predict(&model, &digit, config.normalization, &device)).map_err(TrainError::Device)?;
+        block_on(inference::predict(
+            &model,
+            &digit,
+            config.normalization,
+            &device,
+        ))
+        .map_err(TrainError::Device)?;
     }
     let inference_ms = started.elapsed().as_secs_f64() * 1e3 / RUNS as f64;
 
@@ -102,9 +113,11 @@ pub fn layer_profile() -> Vec<(&'static str, f64, f64)> {
     let batch = 128;
     let config = ModelConfig::new();
     let conv1 = Conv2dConfig::new([1, config.conv1_channels], [3, 3]).init(&device);
-    let conv2 = Conv2dConfig::new([config.conv1_channels, config.conv2_channels], [3, 3]).init(&device);
+    let conv2 =
+        Conv2dConfig::new([config.conv1_channels, config.conv2_channels], [3, 3]).init(&device);
     let pool = MaxPool2dConfig::new([2, 2]).init();
-    let input = |dims: [usize; 4]| Tensor::<4>::random(dims, Distribution::Default, &device).require_grad();
+    let input =
+        |dims: [usize; 4]| Tensor::<4>::random(dims, Distribution::Default, &device).require_grad();
     let images = Tensor::<4>::random([batch, 1, 28, 28], Distribution::Default, &device);
     let x1 = input([batch, 32, 26, 26]);
     let x2 = input([batch, 32, 13, 13]);
@@ -116,7 +129,12 @@ pub fn layer_profile() -> Vec<(&'static str, f64, f64)> {
     row(
         "conv1 (1→32, 3×3)",
         millis(|| conv1.valid().forward(images.clone().without_autodiff())),
-        millis(|| conv1.weight.grad(&conv1.forward(images.clone()).sum().backward()).unwrap()),
+        millis(|| {
+            conv1
+                .weight
+                .grad(&conv1.forward(images.clone()).sum().backward())
+                .unwrap()
+        }),
     );
     row(
         "maxpool 2×2 on 32×26×26",
@@ -131,15 +149,30 @@ pub fn layer_profile() -> Vec<(&'static str, f64, f64)> {
     row(
         "conv2 (32→64, 3×3)",
         millis(|| conv2.valid().forward(x2.clone().without_autodiff())),
-        millis(|| x2.grad(&conv2.forward(x2.clone()).sum().backward()).unwrap()),
+        millis(|| {
+            x2.grad(&conv2.forward(x2.clone()).sum().backward())
+                .unwrap()
+        }),
     );
     row(
         "maxpool 2×2 on 64×11×11",
         millis(|| pool.forward(x3.clone().without_autodiff())),
         millis(|| x3.grad(&pool.forward(x3.clone()).sum().backward()).unwrap()),
     );
-    let a = Tensor::<2>::random([batch * 121, 288], Distribution::Default, &device.clone().without_autodiff());
-    let b = Tensor::<2>::random([288, 64], Distribution::Default, &device.clone().without_autodiff());
-    row("matmul 15488×288×64 (conv2's work)", millis(|| a.clone().matmul(b.clone())), f64::NAN);
+    let a = Tensor::<2>::random(
+        [batch * 121, 288],
+        Distribution::Default,
+        &device.clone().without_autodiff(),
+    );
+    let b = Tensor::<2>::random(
+        [288, 64],
+        Distribution::Default,
+        &device.clone().without_autodiff(),
+    );
+    row(
+        "matmul 15488×288×64 (conv2's work)",
+        millis(|| a.clone().matmul(b.clone())),
+        f64::NAN,
+    );
     rows
 }

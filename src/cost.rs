@@ -24,13 +24,21 @@ pub fn layer_costs(config: &ModelConfig) -> Vec<LayerCost> {
     let conv2_side = conv1_side / 2 - 2; // 11
     let flat = config.flat_features();
     vec![
-        LayerCost { name: "conv1", params: 9 * c1 + c1, macs: conv1_side.pow(2) * c1 * 9 },
+        LayerCost {
+            name: "conv1",
+            params: 9 * c1 + c1,
+            macs: conv1_side.pow(2) * c1 * 9,
+        },
         LayerCost {
             name: "conv2",
             params: 9 * c1 * c2 + c2,
             macs: conv2_side.pow(2) * c2 * 9 * c1,
         },
-        LayerCost { name: "dense1", params: flat * hidden + hidden, macs: flat * hidden },
+        LayerCost {
+            name: "dense1",
+            params: flat * hidden + hidden,
+            macs: flat * hidden,
+        },
         LayerCost {
             name: "dense2",
             params: hidden * NUM_CLASSES + NUM_CLASSES,
@@ -46,7 +54,10 @@ pub fn params(config: &ModelConfig) -> usize {
 
 /// Forward FLOPs for one image (a multiply-add is two FLOPs).
 pub fn forward_flops(config: &ModelConfig) -> f64 {
-    2.0 * layer_costs(config).iter().map(|l| l.macs as f64).sum::<f64>()
+    2.0 * layer_costs(config)
+        .iter()
+        .map(|l| l.macs as f64)
+        .sum::<f64>()
 }
 
 /// FLOPs of one training step per image.

@@ -21,14 +21,24 @@ impl Prediction {
         let class = (0..NUM_CLASSES)
             .max_by(|&a, &b| probabilities[a].total_cmp(&probabilities[b]))
             .unwrap_or(0) as u8;
-        Self { class, probabilities }
+        Self {
+            class,
+            probabilities,
+        }
     }
 }
 
 /// One MNIST-like image (ink bright on black) as a `[1, 1, 28, 28]` input.
-pub fn input_tensor(image: &[u8; IMAGE_PIXELS], normalization: Normalization, device: &Device) -> Tensor<4> {
+pub fn input_tensor(
+    image: &[u8; IMAGE_PIXELS],
+    normalization: Normalization,
+    device: &Device,
+) -> Tensor<4> {
     let pixels: Vec<f32> = image.iter().map(|&p| normalization.apply(p)).collect();
-    Tensor::from_data(TensorData::new(pixels, [1, 1, IMAGE_SIDE, IMAGE_SIDE]), device)
+    Tensor::from_data(
+        TensorData::new(pixels, [1, 1, IMAGE_SIDE, IMAGE_SIDE]),
+        device,
+    )
 }
 
 /// Class probabilities for one image, read back asynchronously (the browser cannot block).
@@ -39,7 +49,10 @@ pub async fn predict(
     device: &Device,
 ) -> Result<Prediction, String> {
     let probabilities = model.probabilities(input_tensor(image, normalization, device)); // [1, 10]
-    let data = probabilities.into_data_async().await.map_err(|e| format!("{e:?}"))?;
+    let data = probabilities
+        .into_data_async()
+        .await
+        .map_err(|e| format!("{e:?}"))?;
     let values: Vec<f32> = data.try_to_vec().map_err(|e| format!("{e:?}"))?;
     Ok(Prediction::from_probabilities(&values))
 }
@@ -56,6 +69,7 @@ pub fn read_picture(path: &std::path::Path) -> Result<[u8; IMAGE_PIXELS], String
     })?;
     let rgba = picture.to_rgba8();
     let (width, height) = (rgba.width() as usize, rgba.height() as usize);
-    let gray = crate::preprocess::rgba_to_gray(rgba.as_raw(), width, height).map_err(|e| e.to_string())?;
+    let gray =
+        crate::preprocess::rgba_to_gray(rgba.as_raw(), width, height).map_err(|e| e.to_string())?;
     crate::preprocess::to_mnist(&gray, width, height).map_err(|e| e.to_string())
 }

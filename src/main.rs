@@ -19,7 +19,11 @@ use kindling::{cost, weights};
 const PRETRAINED: &[u8] = include_bytes!("../weights/mnist-cnn.kndl");
 
 #[derive(Parser)]
-#[command(name = "kindling", version, about = "Train the classic MNIST CNN and see what it costs")]
+#[command(
+    name = "kindling",
+    version,
+    about = "Train the classic MNIST CNN and see what it costs"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -102,7 +106,11 @@ fn main() -> ExitCode {
             info();
             Ok(())
         }
-        Command::Bench { data, steps, warmup } => bench(&data, steps, warmup),
+        Command::Bench {
+            data,
+            steps,
+            warmup,
+        } => bench(&data, steps, warmup),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -140,7 +148,8 @@ fn train(args: TrainArgs) -> CliResult {
     let train_set = load_split(&args.data, Split::Train, args.limit)?;
     let test_set = load_split(&args.data, Split::Test, args.test_limit)?;
     let device = Device::flex();
-    let mut trainer = Trainer::new(config.clone(), train_set, &device).map_err(|e| e.to_string())?;
+    let mut trainer =
+        Trainer::new(config.clone(), train_set, &device).map_err(|e| e.to_string())?;
 
     let steps = trainer.steps_per_epoch() * config.epochs;
     let bar = ProgressBar::new(steps as u64).with_style(
@@ -175,15 +184,13 @@ fn train(args: TrainArgs) -> CliResult {
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
     let samples = trainer.samples_seen() as f64;
-    let header = weights::WeightsHeader {
-        model: config.model.clone(),
-        normalization: config.normalization,
-        dataset: "mnist".into(),
-        epochs: config.epochs,
-        test_accuracy: Some(evaluation.accuracy),
-        record_checksum: 0,
-        record_len: 0,
-    };
+    let header = weights::WeightsHeader::new(
+        config.model.clone(),
+        config.normalization,
+        "mnist",
+        config.epochs,
+        Some(evaluation.accuracy),
+    );
     weights::save(&args.out, &trainer.model(), &header).map_err(|e| e.to_string())?;
     println!(
         "test accuracy {:.2}% after {} epochs · {:.1} s ({:.1} s/epoch) · {:.0} samples/s · {:.1} GFLOP/s\nweights saved to {}",
@@ -199,7 +206,10 @@ fn train(args: TrainArgs) -> CliResult {
 }
 
 /// The weights file given, or the pretrained one shipped in the binary.
-fn load_model(path: Option<&Path>, device: &Device) -> Result<(kindling::model::Model, weights::WeightsHeader), String> {
+fn load_model(
+    path: Option<&Path>,
+    device: &Device,
+) -> Result<(kindling::model::Model, weights::WeightsHeader), String> {
     let result = match path {
         Some(path) => weights::load(path, device),
         None => weights::from_bytes(PRETRAINED, device),
@@ -215,8 +225,13 @@ fn eval(model_path: Option<&Path>, data: &Path) -> CliResult {
     let (model, header) = load_model(model_path, &device)?;
     let test_set = load_split(data, Split::Test, None)?;
     let started = Instant::now();
-    let eval = block_on(training::evaluate(&model, &test_set, header.normalization, &device))
-        .map_err(|e| e.to_string())?;
+    let eval = block_on(training::evaluate(
+        &model,
+        &test_set,
+        header.normalization,
+        &device,
+    ))
+    .map_err(|e| e.to_string())?;
     println!(
         "test accuracy {:.2}% ({} of {} images) · test loss {:.4} · {:.1} s",
         100.0 * eval.accuracy,
@@ -227,7 +242,11 @@ fn eval(model_path: Option<&Path>, data: &Path) -> CliResult {
     );
     println!("class  accuracy  images");
     let counts = test_set.class_counts();
-    for (class, acc) in eval.per_class_accuracy(test_set.labels()).iter().enumerate() {
+    for (class, acc) in eval
+        .per_class_accuracy(test_set.labels())
+        .iter()
+        .enumerate()
+    {
         println!("{class:>5}  {:>7.2}%  {:>6}", 100.0 * acc, counts[class]);
     }
     Ok(())
@@ -244,10 +263,22 @@ fn predict(model_path: Option<&Path>, images: &[PathBuf]) -> CliResult {
                 failed = true;
             }
             Ok(input) => {
-                let Prediction { class, probabilities } =
-                    block_on(inference::predict(&model, &input, header.normalization, &device))?;
+                let Prediction {
+                    class,
+                    probabilities,
+                } = block_on(inference::predict(
+                    &model,
+                    &input,
+                    header.normalization,
+                    &device,
+                ))?;
                 let probs: Vec<String> = probabilities.iter().map(|p| format!("{p:.3}")).collect();
-                println!("{}: {class} (p = {:.3})  [{}]", path.display(), probabilities[class as usize], probs.join(" "));
+                println!(
+                    "{}: {class} (p = {:.3})  [{}]",
+                    path.display(),
+                    probabilities[class as usize],
+                    probs.join(" ")
+                );
             }
         }
     }
@@ -268,7 +299,12 @@ fn info() {
     }
     println!("\n{:<8} {:>10} {:>16}", "layer", "params", "forward MFLOP");
     for layer in cost::layer_costs(&config) {
-        println!("{:<8} {:>10} {:>16.3}", layer.name, layer.params, 2.0 * layer.macs as f64 / 1e6);
+        println!(
+            "{:<8} {:>10} {:>16.3}",
+            layer.name,
+            layer.params,
+            2.0 * layer.macs as f64 / 1e6
+        );
     }
     println!(
         "{:<8} {:>10} {:>16.3}\n\ntraining: ≈ {:.1} MFLOP per image, {:.2} TFLOP per 60,000-image epoch",
@@ -284,21 +320,33 @@ fn bench(data: &Path, steps: usize, warmup: usize) -> CliResult {
     let train_set = load_split(data, Split::Train, None)?;
     let test_set = load_split(data, Split::Test, None)?;
     let images = train_set.len();
-    let report = kindling::bench::measure(train_set, &test_set, steps, warmup).map_err(|e| e.to_string())?;
-    println!("native flex on {} threads, seed model, batch {}:", threads(), report.batch_size);
+    let report =
+        kindling::bench::measure(train_set, &test_set, steps, warmup).map_err(|e| e.to_string())?;
+    println!(
+        "native flex on {} threads, seed model, batch {}:",
+        threads(),
+        report.batch_size
+    );
     println!(
         "  training step       {:.4} s · {:.0} samples/s · {:.1} GFLOP/s",
         report.seconds_per_step,
         report.samples_per_second(),
         report.gflops()
     );
-    println!("  test evaluation     {:.2} s for {} images", report.eval_seconds, test_set.len());
+    println!(
+        "  test evaluation     {:.2} s for {} images",
+        report.eval_seconds,
+        test_set.len()
+    );
     println!(
         "  epoch               {:.1} s ({images} images + evaluation; the seed's Keras program: ≈ 8 s here)",
         report.seconds_per_epoch()
     );
     println!("  inference, 1 image  {:.2} ms", report.inference_ms);
-    println!("\nwhere a step goes (batch 128, ms):\n  {:<36} {:>8} {:>18}", "operation", "forward", "forward+backward");
+    println!(
+        "\nwhere a step goes (batch 128, ms):\n  {:<36} {:>8} {:>18}",
+        "operation", "forward", "forward+backward"
+    );
     for (name, forward, both) in kindling::bench::layer_profile() {
         println!("  {name:<36} {forward:>8.1} {both:>18.1}");
     }

@@ -9,6 +9,8 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::tensor::activation::{relu, softmax};
+use burn::tensor::module::unfold4d;
+use burn::tensor::ops::UnfoldOptions;
 use burn::tensor::{Device, Tensor};
 
 use crate::data::{IMAGE_SIDE, NUM_CLASSES};
@@ -105,9 +107,9 @@ impl Model {
     /// Class scores before softmax; the loss works on these for numerical stability.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let [batch, _, _, _] = images.dims(); // [batch, 1, 28, 28]
-        // Pooling before ReLU gives the same result (max commutes with a monotone function) and
-        // runs the element-wise ReLU, forward and backward, on a quarter of the values.
-        let x = self.conv1.forward(images); // [batch, 32, 26, 26]
+                                              // Pooling before ReLU gives the same result (max commutes with a monotone function) and
+                                              // runs the element-wise ReLU, forward and backward, on a quarter of the values.
+        let x = self.conv1_as_matmul(images); // [batch, 32, 26, 26]
         let x = relu(self.pool.forward(x)); // [batch, 32, 13, 13]
         let x = self.conv2.forward(x); // [batch, 64, 11, 11]
         let x = relu(self.pool.forward(x)); // [batch, 64, 5, 5]
@@ -117,8 +119,41 @@ impl Model {
         self.dense2.forward(x) // [batch, 10]
     }
 
+    /// The first convolution as one matrix product over 3×3 patches (im2col). Same weights,
+    /// same result as `self.conv1.forward`, but with a single input channel burn's direct
+    /// convolution spends most of a training step computing this layer's weight gradient; as a
+    /// matmul, forward and backward of this layer run about 4× faster on the CPU. The patches
+    /// come from the images, which need no gradient, so unfolding them costs no backward pass.
+    fn conv1_as_matmul(&self, images: Tensor<4>) -> Tensor<4> {
+        let [batch, _, height, width] = images.dims(); // [batch, 1, 28, 28]
+        let [channels, _, k1, k2] = self.conv1.weight.dims(); // [32, 1, 3, 3]
+        let patches = unfold4d(images, [k1, k2], UnfoldOptions::new([1, 1], [0, 0], [1, 1])); // [batch, 9, 676]
+        let weight = self.conv1.weight.val().reshape([1, channels, k1 * k2]); // [1, 32, 9]
+        let mut x = weight.matmul(patches); // [batch, 32, 676]
+        if let Some(bias) = &self.conv1.bias {
+            x = x + bias.val().reshape([1, channels, 1]);
+        }
+        x.reshape([batch, channels, height - k1 + 1, width - k2 + 1])
+    }
+
     /// Class probabilities, the seed's final softmax.
     pub fn probabilities(&self, images: Tensor<4>) -> Tensor<2> {
         softmax(self.forward(images), 1) // [batch, 10]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Distribution, Tolerance};
+
+    #[test]
+    fn conv1_as_matmul_equals_burns_convolution() {
+        let device = Device::flex();
+        let model = ModelConfig::new().init(&device);
+        let images = Tensor::<4>::random([3, 1, 28, 28], Distribution::Default, &device);
+        let expected = model.conv1.forward(images.clone()).into_data();
+        let actual = model.conv1_as_matmul(images).into_data();
+        actual.assert_approx_eq::<f32>(&expected, Tolerance::absolute(1e-5));
     }
 }

@@ -42,7 +42,10 @@ impl TrainingConfig {
     pub fn validate(&self) -> Result<(), TrainError> {
         let bad = |message: String| Err(TrainError::Config(message));
         if self.epochs == 0 || self.epochs > 1000 {
-            return bad(format!("epochs must be between 1 and 1000, got {}", self.epochs));
+            return bad(format!(
+                "epochs must be between 1 and 1000, got {}",
+                self.epochs
+            ));
         }
         if self.batch_size == 0 || self.batch_size > 60_000 {
             return bad(format!(
@@ -59,7 +62,9 @@ impl TrainingConfig {
         }
         if let Normalization::MeanStd { mean, std } = self.normalization {
             if !mean.is_finite() || !std.is_finite() || std <= 0.0 {
-                return bad(format!("normalization needs a finite mean and std > 0, got {mean}, {std}"));
+                return bad(format!(
+                    "normalization needs a finite mean and std > 0, got {mean}, {std}"
+                ));
             }
         }
         self.model.validate().map_err(TrainError::Config)
@@ -74,7 +79,11 @@ pub enum TrainError {
     /// There is nothing to train on or evaluate.
     EmptyData,
     /// The loss became NaN, infinite or absurdly large: the weights are no longer usable.
-    Diverged { epoch: usize, step: usize, loss: f32 },
+    Diverged {
+        epoch: usize,
+        step: usize,
+        loss: f32,
+    },
     /// The device failed to run or read back a computation (e.g. a lost GPU).
     Device(String),
 }
@@ -153,7 +162,11 @@ pub struct Trainer {
 
 impl Trainer {
     /// Starts a run on `device` (autodiff is added here) with fresh weights.
-    pub fn new(config: TrainingConfig, train: Dataset, device: &Device) -> Result<Self, TrainError> {
+    pub fn new(
+        config: TrainingConfig,
+        train: Dataset,
+        device: &Device,
+    ) -> Result<Self, TrainError> {
         config.validate()?;
         if train.is_empty() {
             return Err(TrainError::EmptyData);
@@ -247,7 +260,11 @@ impl Trainer {
             epoch_done: end == self.order.len(),
         };
         if !loss.is_finite() || loss > DIVERGED_LOSS {
-            return Err(TrainError::Diverged { epoch: report.epoch, step: report.step, loss });
+            return Err(TrainError::Diverged {
+                epoch: report.epoch,
+                step: report.step,
+                loss,
+            });
         }
         self.samples_seen = report.samples_seen;
         self.batch += 1;
@@ -294,7 +311,11 @@ pub async fn evaluate(
             .map_err(|e| TrainError::Device(format!("{e:?}")))?;
         predictions.extend(classes.iter::<i64>().map(|c| c as u8));
     }
-    let correct = predictions.iter().zip(set.labels()).filter(|(p, l)| p == l).count();
+    let correct = predictions
+        .iter()
+        .zip(set.labels())
+        .filter(|(p, l)| p == l)
+        .count();
     Ok(Evaluation {
         loss: (loss_sum / set.len() as f64) as f32,
         accuracy: correct as f32 / set.len() as f32,
@@ -303,7 +324,11 @@ pub async fn evaluate(
 }
 
 /// Uploads a filled batch: images `[batch, 1, 28, 28]` and class indices `[batch]`.
-pub fn batch_tensors(pixels: &[f32], labels: &[i64], device: &Device) -> (Tensor<4>, Tensor<1, Int>) {
+pub fn batch_tensors(
+    pixels: &[f32],
+    labels: &[i64],
+    device: &Device,
+) -> (Tensor<4>, Tensor<1, Int>) {
     let batch = labels.len();
     let images = Tensor::from_data(
         TensorData::new(pixels.to_vec(), [batch, 1, IMAGE_SIDE, IMAGE_SIDE]),
@@ -318,7 +343,10 @@ pub fn batch_tensors(pixels: &[f32], labels: &[i64], device: &Device) -> (Tensor
 pub enum Event {
     Step(StepReport),
     /// The test set was evaluated after an epoch.
-    Epoch { epoch: usize, evaluation: Evaluation },
+    Epoch {
+        epoch: usize,
+        evaluation: Evaluation,
+    },
 }
 
 /// Trains until the configured epochs are done, evaluating on `test` after each one. Returns
@@ -333,9 +361,17 @@ pub async fn run(
         let report = trainer.step().await?;
         on_event(Event::Step(report));
         if report.epoch_done {
-            let evaluation =
-                evaluate(&trainer.model(), test, trainer.config.normalization, &trainer.device).await?;
-            on_event(Event::Epoch { epoch: report.epoch, evaluation: evaluation.clone() });
+            let evaluation = evaluate(
+                &trainer.model(),
+                test,
+                trainer.config.normalization,
+                &trainer.device,
+            )
+            .await?;
+            on_event(Event::Epoch {
+                epoch: report.epoch,
+                evaluation: evaluation.clone(),
+            });
             last = Some(evaluation);
         }
     }

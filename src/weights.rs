@@ -37,6 +37,27 @@ pub struct WeightsHeader {
     pub record_len: usize,
 }
 
+impl WeightsHeader {
+    /// A header for weights about to be written; the record fields are filled by [`to_bytes`].
+    pub fn new(
+        model: ModelConfig,
+        normalization: Normalization,
+        dataset: &str,
+        epochs: usize,
+        test_accuracy: Option<f32>,
+    ) -> Self {
+        Self {
+            model,
+            normalization,
+            dataset: dataset.to_string(),
+            epochs,
+            test_accuracy,
+            record_checksum: 0,
+            record_len: 0,
+        }
+    }
+}
+
 /// Every way a weights file can be refused.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WeightsError {
@@ -46,13 +67,19 @@ pub enum WeightsError {
     /// Written by a newer (or unknown) format.
     UnsupportedVersion(u32),
     /// Cut short: the header or record is incomplete.
-    Truncated { expected: usize, actual: usize },
+    Truncated {
+        expected: usize,
+        actual: usize,
+    },
     /// The header is not valid JSON of the expected shape.
     BadHeader(String),
     /// The record bytes do not match the header's checksum.
     Corrupt,
     /// The file holds a different network than the one asked for.
-    WrongModel { expected: ModelConfig, found: ModelConfig },
+    WrongModel {
+        expected: ModelConfig,
+        found: ModelConfig,
+    },
     /// burn refused the record (shapes or names do not fit).
     Record(String),
 }
@@ -113,7 +140,10 @@ pub fn read_header(bytes: &[u8]) -> Result<(WeightsHeader, &[u8]), WeightsError>
         if !bytes.starts_with(&MAGIC[..bytes.len().min(4)]) || bytes.is_empty() {
             return Err(WeightsError::NotWeights);
         }
-        return Err(WeightsError::Truncated { expected: PREFIX_LEN, actual: bytes.len() });
+        return Err(WeightsError::Truncated {
+            expected: PREFIX_LEN,
+            actual: bytes.len(),
+        });
     }
     if &bytes[..4] != MAGIC {
         return Err(WeightsError::NotWeights);
@@ -124,18 +154,26 @@ pub fn read_header(bytes: &[u8]) -> Result<(WeightsHeader, &[u8]), WeightsError>
     }
     let header_len = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize;
     if header_len > MAX_HEADER_LEN {
-        return Err(WeightsError::BadHeader(format!("header length {header_len} is implausible")));
+        return Err(WeightsError::BadHeader(format!(
+            "header length {header_len} is implausible"
+        )));
     }
     let header_end = PREFIX_LEN + header_len;
     if bytes.len() < header_end {
-        return Err(WeightsError::Truncated { expected: header_end, actual: bytes.len() });
+        return Err(WeightsError::Truncated {
+            expected: header_end,
+            actual: bytes.len(),
+        });
     }
     let header: WeightsHeader = serde_json::from_slice(&bytes[PREFIX_LEN..header_end])
         .map_err(|e| WeightsError::BadHeader(e.to_string()))?;
     let record = &bytes[header_end..];
     let expected = header_end + header.record_len;
     if bytes.len() != expected {
-        return Err(WeightsError::Truncated { expected, actual: bytes.len() });
+        return Err(WeightsError::Truncated {
+            expected,
+            actual: bytes.len(),
+        });
     }
     if fnv1a(record) != header.record_checksum {
         return Err(WeightsError::Corrupt);
@@ -165,7 +203,10 @@ pub fn from_bytes_for(
 ) -> Result<(Model, WeightsHeader), WeightsError> {
     let (header, _) = read_header(bytes)?;
     if &header.model != expected {
-        return Err(WeightsError::WrongModel { expected: expected.clone(), found: header.model });
+        return Err(WeightsError::WrongModel {
+            expected: expected.clone(),
+            found: header.model,
+        });
     }
     from_bytes(bytes, device)
 }

@@ -27,7 +27,10 @@ fn assert_fails_with(args: &[&str], needle: &str) {
     let out = kindling(args);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{args:?} succeeded");
-    assert!(stderr.contains(needle), "{args:?}: stderr lacks {needle:?}:\n{stderr}");
+    assert!(
+        stderr.contains(needle),
+        "{args:?}: stderr lacks {needle:?}:\n{stderr}"
+    );
 }
 
 #[test]
@@ -44,18 +47,26 @@ fn bad_training_settings_are_refused_with_a_reason() {
 
 #[test]
 fn missing_data_points_to_the_fetch_command() {
-    assert_fails_with(&["train", "--data", "/nonexistent/mnist"], "./build.sh data");
+    assert_fails_with(
+        &["train", "--data", "/nonexistent/mnist"],
+        "./build.sh data",
+    );
     assert_fails_with(&["eval", "--data", "/nonexistent/mnist"], "./build.sh data");
 }
 
 #[test]
 fn missing_and_non_image_files_are_named_in_the_error() {
-    assert_fails_with(&["predict", "/nonexistent/digit.png"], "/nonexistent/digit.png: cannot read");
+    assert_fails_with(
+        &["predict", "/nonexistent/digit.png"],
+        "/nonexistent/digit.png: cannot read",
+    );
     let text = scratch("notes.png");
     std::fs::write(&text, "these are not pixels").unwrap();
     assert_fails_with(&["predict", text.to_str().unwrap()], "not a PNG or JPEG");
     let blank = scratch("blank.png");
-    image::GrayImage::from_pixel(40, 40, image::Luma([255])).save(&blank).unwrap();
+    image::GrayImage::from_pixel(40, 40, image::Luma([255]))
+        .save(&blank)
+        .unwrap();
     assert_fails_with(&["predict", blank.to_str().unwrap()], "blank");
 }
 
@@ -79,7 +90,9 @@ fn info_shows_the_seed_model() {
 
 /// Writes a test digit the way a user might have it: upscaled, dark ink on white paper.
 fn write_scan(pixels: &[u8], path: &Path) {
-    let digit = image::GrayImage::from_fn(28, 28, |x, y| image::Luma([255 - pixels[(y * 28 + x) as usize]]));
+    let digit = image::GrayImage::from_fn(28, 28, |x, y| {
+        image::Luma([255 - pixels[(y * 28 + x) as usize]])
+    });
     let page = image::imageops::resize(&digit, 112, 112, image::imageops::FilterType::Triangle);
     let mut paper = image::GrayImage::from_pixel(200, 160, image::Luma([255]));
     image::imageops::overlay(&mut paper, &page, 30, 20);
@@ -100,10 +113,21 @@ fn predict_reads_real_digits_right_with_the_shipped_weights() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = kindling(&args);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let answers: Vec<u8> = stdout
         .lines()
-        .map(|line| line.split(": ").nth(1).and_then(|rest| rest.split(' ').next()).unwrap().parse().unwrap())
+        .map(|line| {
+            line.split(": ")
+                .nth(1)
+                .and_then(|rest| rest.split(' ').next())
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
         .collect();
     assert_eq!(answers, expected, "{stdout}");
 }

@@ -12,9 +12,10 @@ fn same_seed_same_run_other_seed_other_run() {
     let run = |seed| {
         let config = TrainingConfig::new().with_batch_size(20).with_seed(seed);
         let mut trainer = Trainer::new(config, common::toy_dataset(60), &Device::flex()).unwrap();
-        (0..3).map(|_| block_on(trainer.step()).unwrap().loss).collect::<Vec<f32>>()
+        (0..3)
+            .map(|_| block_on(trainer.step()).unwrap().loss)
+            .collect::<Vec<f32>>()
     };
     assert_eq!(run(7), run(7));
     assert_ne!(run(7), run(8));
 }
-

@@ -8,7 +8,7 @@ use futures_lite::future::block_on;
 use kindling::cost;
 use kindling::data::Normalization;
 use kindling::model::ModelConfig;
-use kindling::training::{Trainer, TrainingConfig, TrainError};
+use kindling::training::{TrainError, Trainer, TrainingConfig};
 
 #[test]
 fn seed_model_has_the_keras_parameter_count() {
@@ -25,7 +25,12 @@ fn forward_gives_ten_logits_per_image_and_probabilities_sum_to_one() {
     let model = ModelConfig::new().init(&device);
     let images = Tensor::<4>::random([5, 1, 28, 28], Distribution::Default, &device);
     assert_eq!(model.forward(images.clone()).dims(), [5, 10]);
-    let sums: Vec<f32> = model.probabilities(images).sum_dim(1).into_data().try_to_vec().unwrap();
+    let sums: Vec<f32> = model
+        .probabilities(images)
+        .sum_dim(1)
+        .into_data()
+        .try_to_vec()
+        .unwrap();
     for sum in sums {
         assert!((sum - 1.0).abs() < 1e-5, "softmax row sums to {sum}");
     }
@@ -34,14 +39,19 @@ fn forward_gives_ten_logits_per_image_and_probabilities_sum_to_one() {
 #[test]
 fn forward_flops_match_the_hand_count() {
     // conv1 194,688 + conv2 2,230,272 + dense1 102,400 + dense2 640 multiply-adds.
-    assert_eq!(cost::forward_flops(&ModelConfig::new()), 2.0 * 2_527_999.0 + 2.0);
+    assert_eq!(
+        cost::forward_flops(&ModelConfig::new()),
+        2.0 * 2_527_999.0 + 2.0
+    );
 }
 
 #[test]
 fn loss_falls_on_a_fixed_batch() {
     let config = TrainingConfig::new().with_batch_size(40);
     let mut trainer = Trainer::new(config, common::toy_dataset(40), &Device::flex()).unwrap();
-    let losses: Vec<f32> = (0..12).map(|_| block_on(trainer.step()).unwrap().loss).collect();
+    let losses: Vec<f32> = (0..12)
+        .map(|_| block_on(trainer.step()).unwrap().loss)
+        .collect();
     assert!(
         losses[11] < 0.75 * losses[0],
         "loss should fall by a quarter on one repeated batch: {losses:?}"
@@ -75,10 +85,17 @@ fn an_overflowing_loss_is_reported_as_divergence() {
     // infinite or NaN, and the trainer must stop with `Diverged`, not go on.
     let config = TrainingConfig::new()
         .with_batch_size(10)
-        .with_normalization(Normalization::MeanStd { mean: 0.0, std: 1e-37 });
+        .with_normalization(Normalization::MeanStd {
+            mean: 0.0,
+            std: 1e-37,
+        });
     let mut trainer = Trainer::new(config, common::toy_dataset(10), &Device::flex()).unwrap();
     match block_on(trainer.step()) {
-        Err(TrainError::Diverged { epoch: 1, step: 1, loss }) => {
+        Err(TrainError::Diverged {
+            epoch: 1,
+            step: 1,
+            loss,
+        }) => {
             assert!(!loss.is_finite() || loss > kindling::training::DIVERGED_LOSS)
         }
         other => panic!("expected divergence at the first step, got {other:?}"),

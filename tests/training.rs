@@ -27,10 +27,28 @@ fn two_thousand_images_teach_ninety_percent() {
     assert_eq!((last.epoch, last.step, last.samples_seen), (4, 63, 8000));
     assert!(last.epoch_done);
 
-    let eval = block_on(evaluate(&trainer.model(), &held_out, config.normalization, &device)).unwrap();
+    let eval = block_on(evaluate(
+        &trainer.model(),
+        &held_out,
+        config.normalization,
+        &device,
+    ))
+    .unwrap();
     assert_eq!(eval.predictions.len(), 1000);
-    assert!(eval.loss < first_loss.unwrap(), "test loss {} vs first batch loss {:?}", eval.loss, first_loss);
-    assert!(eval.accuracy >= 0.90, "accuracy {:.3} on 1,000 held-out digits", eval.accuracy);
+    assert!(
+        eval.loss < first_loss.unwrap(),
+        "test loss {} vs first batch loss {:?}",
+        eval.loss,
+        first_loss
+    );
+    assert!(
+        eval.accuracy >= 0.90,
+        "accuracy {:.3} on 1,000 held-out digits",
+        eval.accuracy
+    );
     let per_class = eval.per_class_accuracy(held_out.labels());
-    assert!(per_class.iter().all(|&a| a > 0.5), "some class is barely learnt: {per_class:?}");
+    assert!(
+        per_class.iter().all(|&a| a > 0.5),
+        "some class is barely learnt: {per_class:?}"
+    );
 }

@@ -9,19 +9,15 @@ use kindling::model::{Model, ModelConfig};
 use kindling::weights::{self, WeightsError, WeightsHeader};
 
 fn header(model: &ModelConfig) -> WeightsHeader {
-    WeightsHeader {
-        model: model.clone(),
-        normalization: Normalization::UnitRange,
-        dataset: "toy".into(),
-        epochs: 0,
-        test_accuracy: None,
-        record_checksum: 0,
-        record_len: 0,
-    }
+    WeightsHeader::new(model.clone(), Normalization::UnitRange, "toy", 0, None)
 }
 
 fn outputs(model: &Model, images: &Tensor<4>) -> Vec<f32> {
-    model.forward(images.clone()).into_data().try_to_vec().unwrap()
+    model
+        .forward(images.clone())
+        .into_data()
+        .try_to_vec()
+        .unwrap()
 }
 
 fn fixture() -> (Device, Model, Vec<u8>, Tensor<4>) {
@@ -38,7 +34,10 @@ fn save_then_load_gives_identical_predictions() {
     let (device, model, bytes, images) = fixture();
     let (loaded, header) = weights::from_bytes(&bytes, &device).unwrap();
     assert_eq!(header.model, ModelConfig::new());
-    assert_eq!(header.record_len + 12 + (bytes.len() - 12 - header.record_len), bytes.len());
+    assert_eq!(
+        header.record_len + 12 + (bytes.len() - 12 - header.record_len),
+        bytes.len()
+    );
     assert_eq!(outputs(&model, &images), outputs(&loaded, &images));
 }
 
@@ -62,23 +61,35 @@ fn assert_refused(bytes: &[u8], expected: fn(&WeightsError) -> bool) {
     };
     assert!(expected(&error), "unexpected error: {error:?}");
     assert!(!error.to_string().is_empty());
-    assert_eq!(before, outputs(&model, &images), "the current model changed");
+    assert_eq!(
+        before,
+        outputs(&model, &images),
+        "the current model changed"
+    );
 }
 
 #[test]
 fn truncated_file_is_refused() {
     let (_, _, bytes, _) = fixture();
-    assert_refused(&bytes[..bytes.len() - 100], |e| matches!(e, WeightsError::Truncated { .. }));
-    assert_refused(&bytes[..30], |e| matches!(e, WeightsError::Truncated { .. }));
+    assert_refused(&bytes[..bytes.len() - 100], |e| {
+        matches!(e, WeightsError::Truncated { .. })
+    });
+    assert_refused(&bytes[..30], |e| {
+        matches!(e, WeightsError::Truncated { .. })
+    });
     assert_refused(&bytes[..6], |e| matches!(e, WeightsError::Truncated { .. }));
 }
 
 #[test]
 fn random_bytes_and_empty_files_are_refused() {
-    let noise: Vec<u8> = (0..5000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let noise: Vec<u8> = (0..5000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     assert_refused(&noise, |e| matches!(e, WeightsError::NotWeights));
     assert_refused(&[], |e| matches!(e, WeightsError::NotWeights));
-    assert_refused(b"\x89PNG\r\n\x1a\n...", |e| matches!(e, WeightsError::NotWeights));
+    assert_refused(b"\x89PNG\r\n\x1a\n...", |e| {
+        matches!(e, WeightsError::NotWeights)
+    });
 }
 
 #[test]
@@ -97,7 +108,9 @@ fn damaged_header_and_unknown_version_are_refused() {
     assert_refused(&header, |e| matches!(e, WeightsError::BadHeader(_)));
     let mut version = bytes.clone();
     version[4] = 99;
-    assert_refused(&version, |e| matches!(e, WeightsError::UnsupportedVersion(99)));
+    assert_refused(&version, |e| {
+        matches!(e, WeightsError::UnsupportedVersion(99))
+    });
     let mut length = bytes;
     length[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
     assert_refused(&length, |e| matches!(e, WeightsError::BadHeader(_)));

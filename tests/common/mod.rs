@@ -33,7 +33,11 @@ pub fn toy_dataset(count: usize) -> Dataset {
             state ^= state << 5;
             let row = p / 28;
             let bar = row >= 2 + 2 * class as usize && row < 4 + 2 * class as usize;
-            *pixel = if bar { 200 + (state % 56) as u8 } else { (state % 40) as u8 };
+            *pixel = if bar {
+                200 + (state % 56) as u8
+            } else {
+                (state % 40) as u8
+            };
         }
         labels.push(class);
     }
