@@ -109,7 +109,7 @@ impl Model {
         let [batch, _, _, _] = images.dims(); // [batch, 1, 28, 28]
                                               // Pooling before ReLU gives the same result (max commutes with a monotone function) and
                                               // runs the element-wise ReLU, forward and backward, on a quarter of the values.
-        let x = self.conv1_as_matmul(images); // [batch, 32, 26, 26]
+        let x = conv_one_channel_as_matmul(&self.conv1, images); // [batch, 32, 26, 26]
         let x = relu(self.pool.forward(x)); // [batch, 32, 13, 13]
         let x = self.conv2.forward(x); // [batch, 64, 11, 11]
         let x = relu(self.pool.forward(x)); // [batch, 64, 5, 5]
@@ -119,27 +119,28 @@ impl Model {
         self.dense2.forward(x) // [batch, 10]
     }
 
-    /// The first convolution as one matrix product over 3×3 patches (im2col). Same weights,
-    /// same result as `self.conv1.forward`, but with a single input channel burn's direct
-    /// convolution spends most of a training step computing this layer's weight gradient; as a
-    /// matmul, forward and backward of this layer run about 4× faster on the CPU. The patches
-    /// come from the images, which need no gradient, so unfolding them costs no backward pass.
-    fn conv1_as_matmul(&self, images: Tensor<4>) -> Tensor<4> {
-        let [batch, _, height, width] = images.dims(); // [batch, 1, 28, 28]
-        let [channels, _, k1, k2] = self.conv1.weight.dims(); // [32, 1, 3, 3]
-        let patches = unfold4d(images, [k1, k2], UnfoldOptions::new([1, 1], [0, 0], [1, 1])); // [batch, 9, 676]
-        let weight = self.conv1.weight.val().reshape([1, channels, k1 * k2]); // [1, 32, 9]
-        let mut x = weight.matmul(patches); // [batch, 32, 676]
-        if let Some(bias) = &self.conv1.bias {
-            x = x + bias.val().reshape([1, channels, 1]);
-        }
-        x.reshape([batch, channels, height - k1 + 1, width - k2 + 1])
-    }
-
     /// Class probabilities, the seed's final softmax.
     pub fn probabilities(&self, images: Tensor<4>) -> Tensor<2> {
         softmax(self.forward(images), 1) // [batch, 10]
     }
+}
+
+/// A valid, stride-1 convolution of single-channel images as one matrix product over 3×3
+/// patches (im2col). Same weights and result as `conv.forward`, but burn's CPU backend spends
+/// most of a training step on the direct convolution's weight gradient when there is one input
+/// channel; as a matmul this layer's forward and backward run several times faster. The
+/// patches come from the images, which need no gradient, so unfolding them costs no backward.
+pub fn conv_one_channel_as_matmul(conv: &Conv2d, images: Tensor<4>) -> Tensor<4> {
+    let [batch, _, height, width] = images.dims(); // [batch, 1, 28, 28]
+    let [channels, _, k1, k2] = conv.weight.dims(); // [32, 1, 3, 3]
+    let options = UnfoldOptions::new([1, 1], [0, 0], [1, 1]);
+    let patches = unfold4d(images, [k1, k2], options); // [batch, 9, 676]
+    let weight = conv.weight.val().reshape([1, channels, k1 * k2]); // [1, 32, 9]
+    let mut x = weight.matmul(patches); // [batch, 32, 676]
+    if let Some(bias) = &conv.bias {
+        x = x + bias.val().reshape([1, channels, 1]);
+    }
+    x.reshape([batch, channels, height - k1 + 1, width - k2 + 1]) // [batch, 32, 26, 26]
 }
 
 #[cfg(test)]
@@ -148,12 +149,12 @@ mod tests {
     use burn::tensor::{Distribution, Tolerance};
 
     #[test]
-    fn conv1_as_matmul_equals_burns_convolution() {
+    fn conv_as_matmul_equals_burns_convolution() {
         let device = Device::flex();
         let model = ModelConfig::new().init(&device);
         let images = Tensor::<4>::random([3, 1, 28, 28], Distribution::Default, &device);
         let expected = model.conv1.forward(images.clone()).into_data();
-        let actual = model.conv1_as_matmul(images).into_data();
+        let actual = conv_one_channel_as_matmul(&model.conv1, images).into_data();
         actual.assert_approx_eq::<f32>(&expected, Tolerance::absolute(1e-5));
     }
 }
