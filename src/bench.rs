@@ -3,16 +3,17 @@
 
 use std::time::Instant;
 
-use burn::module::Module;
-use burn::nn::conv::Conv2dConfig;
-use burn::nn::pool::MaxPool2dConfig;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::tensor::activation::relu;
+use burn::tensor::module::max_pool2d;
+use burn::tensor::ops::MaxPoolOptions;
 use burn::tensor::{Device, Distribution, Tensor};
 
 use futures_lite::future::block_on;
 
 use crate::data::{Dataset, IMAGE_PIXELS};
-use crate::model::{conv_one_channel_as_matmul, ModelConfig};
+use crate::flex_kernels::{conv2d_valid, max_pool2_relu};
+use crate::model::ModelConfig;
 use crate::training::{evaluate, TrainError, Trainer, TrainingConfig};
 use crate::{cost, inference};
 
@@ -92,95 +93,71 @@ pub fn measure(
     })
 }
 
-/// Milliseconds per call of `f`, after two warm-up calls. The result is read back so lazy work
-/// is counted.
-fn millis<const D: usize>(mut f: impl FnMut() -> Tensor<D>) -> f64 {
+/// Milliseconds per call of `f`, after two warm-up calls. `flex` runs eagerly, so the work is
+/// done when `f` returns.
+fn millis(mut f: impl FnMut()) -> f64 {
     const RUNS: u32 = 10;
     for _ in 0..2 {
-        let _ = f().into_data();
+        f();
     }
     let started = Instant::now();
     for _ in 0..RUNS {
-        let _ = f().into_data();
+        f();
     }
     started.elapsed().as_secs_f64() * 1e3 / RUNS as f64
 }
 
-/// Forward, and forward + backward, of each layer of the seed model at batch 128 on `flex`:
-/// which operations a training step spends its time in.
-pub fn layer_profile() -> Vec<(&'static str, f64, f64)> {
+/// Forward, and forward + backward, of each layer of the seed model at batch 128 on `flex`,
+/// with our kernels (what runs) and with burn's own ops: where a training step's time goes.
+pub fn layer_profile() -> Vec<(String, f64, f64)> {
     let device = Device::flex().autodiff();
     let batch = 128;
     let config = ModelConfig::new();
-    let conv1 = Conv2dConfig::new([1, config.conv1_channels], [3, 3]).init(&device);
-    let conv2 =
-        Conv2dConfig::new([config.conv1_channels, config.conv2_channels], [3, 3]).init(&device);
-    let pool = MaxPool2dConfig::new([2, 2]).init();
+    let (c1, c2) = (config.conv1_channels, config.conv2_channels);
+    let conv1 = Conv2dConfig::new([1, c1], [3, 3]).init(&device);
+    let conv2 = Conv2dConfig::new([c1, c2], [3, 3]).init(&device);
     let input =
         |dims: [usize; 4]| Tensor::<4>::random(dims, Distribution::Default, &device).require_grad();
     let images = Tensor::<4>::random([batch, 1, 28, 28], Distribution::Default, &device);
-    let x1 = input([batch, 32, 26, 26]);
-    let x2 = input([batch, 32, 13, 13]);
-    let x3 = input([batch, 64, 11, 11]);
+    let x1 = input([batch, c1, 26, 26]);
+    let x2 = input([batch, c1, 13, 13]);
+    let x3 = input([batch, c2, 11, 11]);
+    let burn_pool = |x| relu(max_pool2d(x, MaxPoolOptions::new([2, 2])));
 
-    // Each closure returns a gradient so the backward pass is forced to run.
     let mut rows = Vec::new();
-    let mut row = |name, forward: f64, both: f64| rows.push((name, forward, both));
-    row(
-        "conv1 as im2col matmul (what runs)",
-        millis(|| conv_one_channel_as_matmul(&conv1.valid(), images.clone().without_autodiff())),
-        millis(|| {
-            let output = conv_one_channel_as_matmul(&conv1, images.clone());
-            conv1.weight.grad(&output.sum().backward()).unwrap()
-        }),
-    );
-    row(
-        "conv1, burn's direct conv2d (not run)",
-        millis(|| conv1.valid().forward(images.clone().without_autodiff())),
-        millis(|| {
-            conv1
-                .weight
-                .grad(&conv1.forward(images.clone()).sum().backward())
-                .unwrap()
-        }),
-    );
-    row(
-        "maxpool 2×2 on 32×26×26",
-        millis(|| pool.forward(x1.clone().without_autodiff())),
-        millis(|| x1.grad(&pool.forward(x1.clone()).sum().backward()).unwrap()),
-    );
-    row(
-        "relu on 32×13×13",
-        millis(|| relu(x2.clone().without_autodiff())),
-        millis(|| x2.grad(&relu(x2.clone()).sum().backward()).unwrap()),
-    );
-    row(
-        "conv2 (32→64, 3×3)",
-        millis(|| conv2.valid().forward(x2.clone().without_autodiff())),
-        millis(|| {
-            x2.grad(&conv2.forward(x2.clone()).sum().backward())
-                .unwrap()
-        }),
-    );
-    row(
-        "maxpool 2×2 on 64×11×11",
-        millis(|| pool.forward(x3.clone().without_autodiff())),
-        millis(|| x3.grad(&pool.forward(x3.clone()).sum().backward()).unwrap()),
-    );
-    let a = Tensor::<2>::random(
-        [batch * 121, 288],
-        Distribution::Default,
-        &device.clone().without_autodiff(),
-    );
-    let b = Tensor::<2>::random(
-        [288, 64],
-        Distribution::Default,
-        &device.clone().without_autodiff(),
-    );
-    row(
-        "matmul 15488×288×64 (conv2's work)",
-        millis(|| a.clone().matmul(b.clone())),
-        f64::NAN,
-    );
+    // Forward without autodiff, then forward + backward; the backward's result is read back.
+    let mut row = |name: String, x: &Tensor<4>, f: &dyn Fn(Tensor<4>) -> Tensor<4>| {
+        let forward = millis(|| drop(f(x.clone().without_autodiff()).into_data()));
+        let both = millis(|| drop(f(x.clone()).sum().backward()));
+        rows.push((name, forward, both));
+    };
+    for (who, ours) in [("ours", true), ("burn", false)] {
+        let conv = |conv: &Conv2d, x| {
+            if ours {
+                conv2d_valid(conv, x)
+            } else {
+                conv.forward(x)
+            }
+        };
+        let pool = |x| {
+            if ours {
+                max_pool2_relu(x)
+            } else {
+                burn_pool(x)
+            }
+        };
+        row(format!("conv1 1→{c1} 3×3, {who}"), &images, &|x| {
+            conv(&conv1, x)
+        });
+        row(format!("maxpool+relu {c1}×26×26, {who}"), &x1, &|x| {
+            pool(x)
+        });
+        row(format!("conv2 {c1}→{c2} 3×3, {who}"), &x2, &|x| {
+            conv(&conv2, x)
+        });
+        row(format!("maxpool+relu {c2}×11×11, {who}"), &x3, &|x| {
+            pool(x)
+        });
+    }
     rows
 }

@@ -15,6 +15,7 @@
 pub mod bench;
 pub mod cost;
 pub mod data;
+pub mod flex_kernels;
 pub mod inference;
 pub mod model;
 pub mod preprocess;

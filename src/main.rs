@@ -98,6 +98,7 @@ enum Norm {
 }
 
 fn main() -> ExitCode {
+    keep_freed_memory();
     let result = match Cli::parse().command {
         Command::Train(args) => train(args),
         Command::Eval { model, data } => eval(model.as_deref(), &data),
@@ -351,6 +352,19 @@ fn bench(data: &Path, steps: usize, warmup: usize) -> CliResult {
         println!("  {name:<36} {forward:>8.1} {both:>18.1}");
     }
     Ok(())
+}
+
+/// A training step allocates and frees the same few large buffers (up to ~20 MB) every time.
+/// glibc hands blocks that large back to the OS on free, so every step faulted their pages in
+/// again: measured, the evaluation took 4.2 s instead of 2.0 s and a step ~10% longer.
+/// Keeping them in the heap makes the second step reuse the first one's memory.
+fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator thresholds; called before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+    }
 }
 
 fn threads() -> usize {

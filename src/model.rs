@@ -6,14 +6,12 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::tensor::activation::{relu, softmax};
-use burn::tensor::module::unfold4d;
-use burn::tensor::ops::UnfoldOptions;
 use burn::tensor::{Device, Tensor};
 
 use crate::data::{IMAGE_SIDE, NUM_CLASSES};
+use crate::flex_kernels::{conv2d_valid, max_pool2_relu};
 
 /// Layer sizes of the CNN. The defaults are the seed model (121,930 parameters).
 #[derive(Config, Debug, PartialEq)]
@@ -68,7 +66,6 @@ impl ModelConfig {
             conv1: Conv2dConfig::new([1, self.conv1_channels], [3, 3]).init(device),
             conv2: Conv2dConfig::new([self.conv1_channels, self.conv2_channels], [3, 3])
                 .init(device),
-            pool: MaxPool2dConfig::new([2, 2]).init(),
             dense1: LinearConfig::new(self.flat_features(), self.hidden).init(device),
             dropout: DropoutConfig::new(self.dropout).init(),
             dense2: LinearConfig::new(self.hidden, NUM_CLASSES).init(device),
@@ -97,7 +94,6 @@ impl ModelConfig {
 pub struct Model {
     conv1: Conv2d,
     conv2: Conv2d,
-    pool: MaxPool2d,
     dense1: Linear,
     dropout: Dropout,
     dense2: Linear,
@@ -105,14 +101,16 @@ pub struct Model {
 
 impl Model {
     /// Class scores before softmax; the loss works on these for numerical stability.
+    ///
+    /// Each pooling runs before its ReLU: the same result (max commutes with a monotone
+    /// function), with the ReLU's work done on a quarter of the values. On the CPU both layer
+    /// kinds run as hand-written kernels (`flex_kernels`); elsewhere as burn's ops.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let [batch, _, _, _] = images.dims(); // [batch, 1, 28, 28]
-                                              // Pooling before ReLU gives the same result (max commutes with a monotone function) and
-                                              // runs the element-wise ReLU, forward and backward, on a quarter of the values.
-        let x = conv_one_channel_as_matmul(&self.conv1, images); // [batch, 32, 26, 26]
-        let x = relu(self.pool.forward(x)); // [batch, 32, 13, 13]
-        let x = self.conv2.forward(x); // [batch, 64, 11, 11]
-        let x = relu(self.pool.forward(x)); // [batch, 64, 5, 5]
+        let x = conv2d_valid(&self.conv1, images); // [batch, 32, 26, 26]
+        let x = max_pool2_relu(x); // [batch, 32, 13, 13]
+        let x = conv2d_valid(&self.conv2, x); // [batch, 64, 11, 11]
+        let x = max_pool2_relu(x); // [batch, 64, 5, 5]
         let x = x.reshape([batch as i32, -1]); // [batch, 1600]
         let x = relu(self.dense1.forward(x)); // [batch, 64]
         let x = self.dropout.forward(x);
@@ -122,39 +120,5 @@ impl Model {
     /// Class probabilities, the seed's final softmax.
     pub fn probabilities(&self, images: Tensor<4>) -> Tensor<2> {
         softmax(self.forward(images), 1) // [batch, 10]
-    }
-}
-
-/// A valid, stride-1 convolution of single-channel images as one matrix product over 3×3
-/// patches (im2col). Same weights and result as `conv.forward`, but burn's CPU backend spends
-/// most of a training step on the direct convolution's weight gradient when there is one input
-/// channel; as a matmul this layer's forward and backward run several times faster. The
-/// patches come from the images, which need no gradient, so unfolding them costs no backward.
-pub fn conv_one_channel_as_matmul(conv: &Conv2d, images: Tensor<4>) -> Tensor<4> {
-    let [batch, _, height, width] = images.dims(); // [batch, 1, 28, 28]
-    let [channels, _, k1, k2] = conv.weight.dims(); // [32, 1, 3, 3]
-    let options = UnfoldOptions::new([1, 1], [0, 0], [1, 1]);
-    let patches = unfold4d(images, [k1, k2], options); // [batch, 9, 676]
-    let weight = conv.weight.val().reshape([1, channels, k1 * k2]); // [1, 32, 9]
-    let mut x = weight.matmul(patches); // [batch, 32, 676]
-    if let Some(bias) = &conv.bias {
-        x = x + bias.val().reshape([1, channels, 1]);
-    }
-    x.reshape([batch, channels, height - k1 + 1, width - k2 + 1]) // [batch, 32, 26, 26]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use burn::tensor::{Distribution, Tolerance};
-
-    #[test]
-    fn conv_as_matmul_equals_burns_convolution() {
-        let device = Device::flex();
-        let model = ModelConfig::new().init(&device);
-        let images = Tensor::<4>::random([3, 1, 28, 28], Distribution::Default, &device);
-        let expected = model.conv1.forward(images.clone()).into_data();
-        let actual = conv_one_channel_as_matmul(&model.conv1, images).into_data();
-        actual.assert_approx_eq::<f32>(&expected, Tolerance::absolute(1e-5));
     }
 }

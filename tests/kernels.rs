@@ -1,0 +1,161 @@
+//! The hand-written CPU kernels agree with burn's own ops, forward and backward.
+
+use burn::nn::conv::Conv2dConfig;
+use burn::tensor::activation::relu;
+use burn::tensor::module::max_pool2d;
+use burn::tensor::ops::MaxPoolOptions;
+use burn::tensor::{Device, Distribution, Tensor};
+use kindling::flex_kernels::{conv2d_valid, max_pool2_relu, runs_here};
+
+fn close<const D: usize>(ours: Tensor<D>, theirs: Tensor<D>, what: &str) {
+    assert_eq!(ours.dims(), theirs.dims(), "{what}: shape");
+    let (ours, theirs) = (ours.into_data(), theirs.into_data());
+    let worst = ours
+        .iter::<f32>()
+        .zip(theirs.iter::<f32>())
+        .map(|(a, b)| (a - b).abs() / (1.0 + b.abs()))
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-4, "{what}: differs from burn's op by {worst}");
+}
+
+fn random<const D: usize>(shape: [usize; D], device: &Device) -> Tensor<D> {
+    Tensor::random(shape, Distribution::Normal(0.0, 1.0), device)
+}
+
+/// Forward values and the gradients of input, weight and bias of a random weighted sum.
+fn check_conv(batch: usize, c_in: usize, c_out: usize, side: usize, input_needs_grad: bool) {
+    let device = Device::flex().autodiff();
+    let conv = Conv2dConfig::new([c_in, c_out], [3, 3]).init(&device);
+    let mut x = random([batch, c_in, side, side], &device);
+    if input_needs_grad {
+        x = x.require_grad();
+    }
+    let ours = conv2d_valid(&conv, x.clone());
+    let theirs = conv.forward(x.clone());
+    let upstream = random(theirs.dims(), &device);
+    close(ours.clone(), theirs.clone(), "conv forward");
+
+    let ours = (ours * upstream.clone()).sum().backward();
+    let theirs = (theirs * upstream).sum().backward();
+    let weight = conv.weight.val();
+    close(
+        weight.grad(&ours).unwrap(),
+        weight.grad(&theirs).unwrap(),
+        "weight gradient",
+    );
+    let bias = conv.bias.as_ref().unwrap().val();
+    close(
+        bias.grad(&ours).unwrap(),
+        bias.grad(&theirs).unwrap(),
+        "bias gradient",
+    );
+    if input_needs_grad {
+        close(
+            x.grad(&ours).unwrap(),
+            x.grad(&theirs).unwrap(),
+            "input gradient",
+        );
+    } else {
+        assert!(x.grad(&ours).is_none(), "an input without grad got one");
+    }
+}
+
+#[test]
+fn first_convolution_matches_burn() {
+    // The model's first layer: one input channel, images that need no gradient.
+    check_conv(4, 1, 32, 28, false);
+}
+
+#[test]
+fn second_convolution_matches_burn() {
+    check_conv(3, 32, 64, 13, true);
+}
+
+#[test]
+fn convolution_of_odd_sizes_matches_burn() {
+    check_conv(2, 3, 5, 7, true); // K = 27: the direct strategy
+    check_conv(2, 4, 3, 8, true); // K = 36: the patch-matrix strategy
+}
+
+#[test]
+fn direct_convolution_passes_gradient_to_its_input() {
+    check_conv(2, 1, 4, 8, true);
+}
+
+#[test]
+fn inference_convolution_matches_burn() {
+    let device = Device::flex();
+    let conv = Conv2dConfig::new([2, 4], [3, 3]).init(&device);
+    let x = random([2, 2, 9, 9], &device);
+    close(
+        conv2d_valid(&conv, x.clone()),
+        conv.forward(x),
+        "inference conv",
+    );
+}
+
+fn burn_pool_relu(x: Tensor<4>) -> Tensor<4> {
+    relu(max_pool2d(x, MaxPoolOptions::new([2, 2])))
+}
+
+fn check_pool(shape: [usize; 4]) {
+    let device = Device::flex().autodiff();
+    let x = random(shape, &device).require_grad();
+    let ours = max_pool2_relu(x.clone());
+    let theirs = burn_pool_relu(x.clone());
+    let upstream = random(theirs.dims(), &device);
+    close(ours.clone(), theirs.clone(), "pool forward");
+    let ours = (ours * upstream.clone()).sum().backward();
+    let theirs = (theirs * upstream).sum().backward();
+    close(
+        x.grad(&ours).unwrap(),
+        x.grad(&theirs).unwrap(),
+        "pool gradient",
+    );
+}
+
+#[test]
+fn pooling_matches_burn_on_even_maps() {
+    check_pool([3, 4, 26, 26]);
+}
+
+#[test]
+fn pooling_drops_the_last_row_and_column_of_odd_maps_like_burn() {
+    check_pool([2, 3, 11, 11]);
+}
+
+#[test]
+fn pooling_passes_no_gradient_through_values_relu_zeroed() {
+    let device = Device::flex().autodiff();
+    let x = Tensor::<4>::from_floats(
+        [[[[-1.0, -2.0], [-3.0, -4.0]]], [[[-1.0, 5.0], [2.0, 0.0]]]],
+        &device,
+    )
+    .require_grad();
+    let y = max_pool2_relu(x.clone());
+    assert_eq!(y.to_data().try_to_vec::<f32>().unwrap(), vec![0.0, 5.0]);
+    let grad = x.grad(&y.sum().backward()).unwrap();
+    let expected = [0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0];
+    assert_eq!(grad.into_data().try_to_vec::<f32>().unwrap(), expected);
+}
+
+#[test]
+fn inference_pooling_matches_burn() {
+    let device = Device::flex();
+    let x = random([2, 3, 10, 10], &device);
+    close(
+        max_pool2_relu(x.clone()),
+        burn_pool_relu(x),
+        "inference pool",
+    );
+}
+
+#[test]
+fn kernels_run_on_flex_tensors_with_and_without_autodiff() {
+    // Otherwise the comparisons above would compare burn with itself.
+    let plain = random([1, 1, 4, 4], &Device::flex());
+    assert!(runs_here(&plain));
+    let tracked = random([1, 1, 4, 4], &Device::flex().autodiff());
+    assert!(runs_here(&tracked));
+    assert!(runs_here(&tracked.require_grad()));
+}
