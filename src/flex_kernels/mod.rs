@@ -60,11 +60,6 @@ pub fn runs_here<const D: usize>(tensor: &Tensor<D>) -> bool {
     lane(tensor).is_some()
 }
 
-/// The tensor's values, contiguous (a cheap handle when they already are).
-fn contiguous(t: &FlexTensor) -> FlexTensor {
-    t.to_contiguous()
-}
-
 fn slice(t: &FlexTensor) -> &[f32] {
     t.as_slice::<f32>().expect("contiguous f32 tensor")
 }
@@ -94,7 +89,7 @@ pub fn conv2d_valid(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     let dims = ConvDims::new(x.dims(), weight.dims());
     match (dims, lane(&x), lane(&weight), lane(&bias)) {
         (Some(d), Some(Lane::Infer(x)), Some(Lane::Infer(w)), Some(Lane::Infer(b))) => {
-            let (x, w, b) = (contiguous(&x), contiguous(&w), contiguous(&b));
+            let (x, w, b) = (x.to_contiguous(), w.to_contiguous(), b.to_contiguous());
             let (out, _) = conv::forward(slice(&x), slice(&w), slice(&b), d);
             Tensor::from_primitive::<Flex>(flex(out, &d.output_shape()))
         }
@@ -122,9 +117,9 @@ struct ConvState {
 }
 
 fn conv_tracked(x: Tracked, w: Tracked, b: Tracked, dims: ConvDims) -> Tracked {
-    let input = contiguous(x.primitive());
-    let weight = contiguous(w.primitive());
-    let bias = contiguous(b.primitive());
+    let input = x.primitive().to_contiguous();
+    let weight = w.primitive().to_contiguous();
+    let bias = b.primitive().to_contiguous();
     let (out, patches) = conv::forward(slice(&input), slice(&weight), slice(&bias), dims);
     let out = flex(out, &dims.output_shape());
     match ConvBackward
@@ -152,7 +147,7 @@ impl Backward<Flex, 3> for ConvBackward {
     type State = ConvState;
 
     fn backward(self, ops: Ops<ConvState, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let dy = contiguous(&grads.consume::<Flex>(&ops.node));
+        let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
         let ConvState {
             dims: d,
             input,
@@ -189,11 +184,10 @@ impl Backward<Flex, 3> for ConvBackward {
 /// `relu(max_pool2d(x, 2×2, stride 2))`, the model's pooling layers, in one pass.
 pub fn max_pool2_relu(x: Tensor<4>) -> Tensor<4> {
     let dims = x.dims();
-    let pooled = [dims[0], dims[1], dims[2] / 2, dims[3] / 2];
     match lane(&x) {
         Some(Lane::Infer(x)) => {
-            let (out, _) = pool::forward(slice(&contiguous(&x)), dims);
-            Tensor::from_primitive::<Flex>(flex(out, &pooled))
+            let (out, _) = pool::forward(slice(&x.to_contiguous()), dims);
+            Tensor::from_primitive::<Flex>(flex(out, &pool::output_shape(dims)))
         }
         Some(Lane::Train(x)) => Tensor::from_primitive::<Autodiff<Flex>>(pool_tracked(x, dims)),
         None => relu(max_pool2d(x, MaxPoolOptions::new([2, 2]))),
@@ -210,8 +204,8 @@ struct PoolState {
 }
 
 fn pool_tracked(x: Tracked, dims: [usize; 4]) -> Tracked {
-    let (out, winner) = pool::forward(slice(&contiguous(x.primitive())), dims);
-    let out = flex(out, &[dims[0], dims[1], dims[2] / 2, dims[3] / 2]);
+    let (out, winner) = pool::forward(slice(&x.primitive().to_contiguous()), dims);
+    let out = flex(out, &pool::output_shape(dims));
     match PoolBackward
         .prepare::<NoCheckpointing>([x.node()])
         .compute_bound()
@@ -232,7 +226,7 @@ impl Backward<Flex, 1> for PoolBackward {
     type State = PoolState;
 
     fn backward(self, ops: Ops<PoolState, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let dy = contiguous(&grads.consume::<Flex>(&ops.node));
+        let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
         let [Some(node)] = ops.parents else { return };
         let PoolState {
             input_shape,

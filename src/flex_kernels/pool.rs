@@ -6,6 +6,11 @@ use super::parallel::{for_each_chunk, for_each_chunk2};
 /// Marks a pooled value that ReLU zeroed, so no gradient flows back through it.
 const NO_GRADIENT: u8 = u8::MAX;
 
+/// `[B, C, H/2, W/2]` for an input `[B, C, H, W]`.
+pub fn output_shape([batch, channels, h, w]: [usize; 4]) -> [usize; 4] {
+    [batch, channels, h / 2, w / 2]
+}
+
 /// The output `[B, C, H/2, W/2]` and, per output, which of its four inputs won (0..4, row-major
 /// in the window) or `NO_GRADIENT`.
 pub fn forward(x: &[f32], [batch, channels, h, w]: [usize; 4]) -> (Vec<f32>, Vec<u8>) {
