@@ -12,7 +12,7 @@ use burn::tensor::{Device, Distribution, Tensor};
 use futures_lite::future::block_on;
 
 use crate::data::{Dataset, IMAGE_PIXELS};
-use crate::flex_kernels::{conv2d_valid, max_pool2_relu};
+use crate::flex_kernels::{conv2d_pool2_relu, conv2d_valid, max_pool2_relu};
 use crate::model::ModelConfig;
 use crate::training::{evaluate, TrainError, Trainer, TrainingConfig};
 use crate::{cost, inference};
@@ -152,6 +152,12 @@ pub fn layer_profile() -> Vec<(String, f64, f64)> {
         row(format!("maxpool+relu {c1}×26×26, {who}"), &x1, &|x| {
             pool(x)
         });
+        if ours {
+            // What the model runs for its first layer: the two rows above in one pass.
+            row(format!("conv1 + maxpool+relu fused, {who}"), &images, &|x| {
+                conv2d_pool2_relu(&conv1, x)
+            });
+        }
         row(format!("conv2 {c1}→{c2} 3×3, {who}"), &x2, &|x| {
             conv(&conv2, x)
         });

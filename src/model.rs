@@ -11,7 +11,7 @@ use burn::tensor::activation::{relu, softmax};
 use burn::tensor::{Device, Tensor};
 
 use crate::data::{IMAGE_SIDE, NUM_CLASSES};
-use crate::flex_kernels::{conv2d_valid, max_pool2_relu};
+use crate::flex_kernels::conv2d_pool2_relu;
 
 /// Layer sizes of the CNN. The defaults are the seed model (121,930 parameters).
 #[derive(Config, Debug, PartialEq)]
@@ -107,10 +107,10 @@ impl Model {
     /// kinds run as hand-written kernels (`flex_kernels`); elsewhere as burn's ops.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let [batch, _, _, _] = images.dims(); // [batch, 1, 28, 28]
-        let x = conv2d_valid(&self.conv1, images); // [batch, 32, 26, 26]
-        let x = max_pool2_relu(x); // [batch, 32, 13, 13]
-        let x = conv2d_valid(&self.conv2, x); // [batch, 64, 11, 11]
-        let x = max_pool2_relu(x); // [batch, 64, 5, 5]
+        // conv [batch, 32, 26, 26] → pool [batch, 32, 13, 13]
+        let x = conv2d_pool2_relu(&self.conv1, images);
+        // conv [batch, 64, 11, 11] → pool [batch, 64, 5, 5]
+        let x = conv2d_pool2_relu(&self.conv2, x);
         let x = x.reshape([batch as i32, -1]); // [batch, 1600]
         let x = relu(self.dense1.forward(x)); // [batch, 64]
         let x = self.dropout.forward(x);

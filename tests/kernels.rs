@@ -5,7 +5,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::module::max_pool2d;
 use burn::tensor::ops::MaxPoolOptions;
 use burn::tensor::{Device, Distribution, Tensor};
-use kindling::flex_kernels::{conv2d_valid, max_pool2_relu, runs_here};
+use kindling::flex_kernels::{conv2d_pool2_relu, conv2d_valid, max_pool2_relu, runs_here};
 
 fn close<const D: usize>(ours: Tensor<D>, theirs: Tensor<D>, what: &str) {
     assert_eq!(ours.dims(), theirs.dims(), "{what}: shape");
@@ -75,6 +75,7 @@ fn second_convolution_matches_burn() {
 fn convolution_of_odd_sizes_matches_burn() {
     check_conv(2, 3, 5, 7, true); // K = 27: the direct strategy
     check_conv(2, 4, 3, 8, true); // K = 36: the patch-matrix strategy
+    check_conv(11, 4, 3, 6, true); // a batch that splits unevenly over the weight-gradient sums
 }
 
 #[test]
@@ -91,6 +92,60 @@ fn inference_convolution_matches_burn() {
         conv2d_valid(&conv, x.clone()),
         conv.forward(x),
         "inference conv",
+    );
+}
+
+/// The fused convolution + pooling + ReLU against burn's three ops.
+fn check_conv_pool(batch: usize, c_in: usize, c_out: usize, side: usize, input_needs_grad: bool) {
+    let device = Device::flex().autodiff();
+    let conv = Conv2dConfig::new([c_in, c_out], [3, 3]).init(&device);
+    let mut x = random([batch, c_in, side, side], &device);
+    if input_needs_grad {
+        x = x.require_grad();
+    }
+    let ours = conv2d_pool2_relu(&conv, x.clone());
+    let theirs = burn_pool_relu(conv.forward(x.clone()));
+    let upstream = random(theirs.dims(), &device);
+    close(ours.clone(), theirs.clone(), "conv+pool forward");
+
+    let ours = (ours * upstream.clone()).sum().backward();
+    let theirs = (theirs * upstream).sum().backward();
+    let (weight, bias) = (conv.weight.val(), conv.bias.as_ref().unwrap().val());
+    let weight_grads = (weight.grad(&ours).unwrap(), weight.grad(&theirs).unwrap());
+    close(weight_grads.0, weight_grads.1, "conv+pool weight gradient");
+    let bias_grads = (bias.grad(&ours).unwrap(), bias.grad(&theirs).unwrap());
+    close(bias_grads.0, bias_grads.1, "conv+pool bias gradient");
+    match input_needs_grad {
+        true => close(
+            x.grad(&ours).unwrap(),
+            x.grad(&theirs).unwrap(),
+            "conv+pool input gradient",
+        ),
+        false => assert!(x.grad(&ours).is_none(), "an input without grad got one"),
+    }
+}
+
+#[test]
+fn fused_first_layer_matches_burn() {
+    check_conv_pool(4, 1, 32, 28, false);
+}
+
+#[test]
+fn fused_layer_of_odd_sizes_passes_gradient_to_its_input() {
+    check_conv_pool(2, 3, 5, 8, true); // direct strategy, a 6×6 map pooled to 3×3
+    check_conv_pool(2, 2, 3, 9, true); // a 7×7 map: the last row and column are dropped
+    check_conv_pool(2, 4, 3, 8, true); // patches strategy: convolution, then pooling
+}
+
+#[test]
+fn fused_inference_matches_burn() {
+    let device = Device::flex();
+    let conv = Conv2dConfig::new([1, 4], [3, 3]).init(&device);
+    let x = random([2, 1, 12, 12], &device);
+    close(
+        conv2d_pool2_relu(&conv, x.clone()),
+        burn_pool_relu(conv.forward(x)),
+        "inference conv+pool",
     );
 }
 

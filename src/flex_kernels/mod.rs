@@ -11,8 +11,12 @@
 //! the model code is the same everywhere; `tests/kernels.rs` checks both agree.
 
 mod conv;
+mod conv_pool;
+mod direct;
 mod parallel;
+mod patches;
 mod pool;
+mod simd;
 
 use std::sync::Arc;
 
@@ -78,68 +82,117 @@ fn flex(values: Vec<f32>, shape: &[usize]) -> FlexTensor {
 
 /// `conv.forward(x)`, by the kernels here for a valid, stride-1 convolution with bias.
 pub fn conv2d_valid(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    convolve(conv, x, false)
+}
+
+/// `max_pool2_relu(conv2d_valid(conv, x))`, in one pass where the convolution is small enough
+/// for the direct strategy (the first layer).
+pub fn conv2d_pool2_relu(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    convolve(conv, x, true)
+}
+
+fn convolve(conv: &Conv2d, x: Tensor<4>, pool: bool) -> Tensor<4> {
     let plain = conv.stride == [1, 1]
         && conv.dilation == [1, 1]
         && conv.groups == 1
         && matches!(conv.padding, PaddingConfig2d::Valid);
+    let burn = |x| match pool {
+        true => max_pool2_relu(conv.forward(x)),
+        false => conv.forward(x),
+    };
     let Some(bias) = conv.bias.as_ref().filter(|_| plain) else {
-        return conv.forward(x);
+        return burn(x);
     };
     let (weight, bias) = (conv.weight.val(), bias.val());
-    let dims = ConvDims::new(x.dims(), weight.dims());
-    match (dims, lane(&x), lane(&weight), lane(&bias)) {
-        (Some(d), Some(Lane::Infer(x)), Some(Lane::Infer(w)), Some(Lane::Infer(b))) => {
+    let Some(dims) = ConvDims::new(x.dims(), weight.dims()) else {
+        return burn(x);
+    };
+    if pool && !dims.direct() {
+        return max_pool2_relu(conv2d_valid(conv, x));
+    }
+    match (lane(&x), lane(&weight), lane(&bias)) {
+        (Some(Lane::Infer(x)), Some(Lane::Infer(w)), Some(Lane::Infer(b))) => {
             let (x, w, b) = (x.to_contiguous(), w.to_contiguous(), b.to_contiguous());
-            let (out, _) = conv::forward(slice(&x), slice(&w), slice(&b), d);
-            Tensor::from_primitive::<Flex>(flex(out, &d.output_shape()))
+            let (out, shape, _) = conv_forward(&x, &w, &b, dims, pool, false);
+            Tensor::from_primitive::<Flex>(flex(out, &shape))
         }
-        (Some(d), Some(x), Some(Lane::Train(w)), Some(Lane::Train(b))) => {
+        (Some(x), Some(Lane::Train(w)), Some(Lane::Train(b))) => {
             let x = match x {
                 Lane::Train(x) => x,
                 Lane::Infer(x) => Tracked::new(x),
             };
-            Tensor::from_primitive::<Autodiff<Flex>>(conv_tracked(x, w, b, d))
+            Tensor::from_primitive::<Autodiff<Flex>>(conv_tracked(x, w, b, dims, pool))
         }
-        _ => conv.forward(x),
+        _ => burn(x),
     }
+}
+
+/// What a convolution's backward pass needs besides its input and weight.
+#[derive(Clone, Debug)]
+enum Saved {
+    /// Nothing more (the direct strategy).
+    Nothing,
+    /// The patch matrix (the patches strategy).
+    Patches(Arc<Vec<f32>>),
+    /// The pooling winners (the convolution fused with pooling).
+    Winners(Arc<Vec<u8>>),
+}
+
+/// The output, its shape, and with `keep` what the backward pass needs.
+fn conv_forward(
+    x: &FlexTensor,
+    w: &FlexTensor,
+    b: &FlexTensor,
+    dims: ConvDims,
+    pool: bool,
+    keep: bool,
+) -> (Vec<f32>, [usize; 4], Saved) {
+    let (x, w, b) = (slice(x), slice(w), slice(b));
+    if pool {
+        let (out, winners) = conv_pool::forward(x, w, b, dims);
+        let saved = Saved::Winners(Arc::new(winners));
+        return (out, conv_pool::output_shape(dims), saved);
+    }
+    let (out, patches) = conv::forward(x, w, b, dims, keep);
+    let saved = patches.map_or(Saved::Nothing, |p| Saved::Patches(Arc::new(p)));
+    (out, dims.output_shape(), saved)
 }
 
 #[derive(Debug)]
 struct ConvBackward;
 
-/// What the backward pass needs: the input and weight, and the patch matrix if one was built.
 #[derive(Clone, Debug)]
 struct ConvState {
     dims: ConvDims,
     input: FlexTensor,
     weight: FlexTensor,
-    patches: Option<Arc<Vec<f32>>>,
+    saved: Saved,
 }
 
-fn conv_tracked(x: Tracked, w: Tracked, b: Tracked, dims: ConvDims) -> Tracked {
+fn conv_tracked(x: Tracked, w: Tracked, b: Tracked, dims: ConvDims, pool: bool) -> Tracked {
     let input = x.primitive().to_contiguous();
     let weight = w.primitive().to_contiguous();
     let bias = b.primitive().to_contiguous();
-    let (out, patches) = conv::forward(slice(&input), slice(&weight), slice(&bias), dims);
-    let out = flex(out, &dims.output_shape());
+    let forward = |keep| conv_forward(&input, &weight, &bias, dims, pool, keep);
     match ConvBackward
         .prepare::<NoCheckpointing>([x.node(), w.node(), b.node()])
         .compute_bound()
         .stateful()
     {
         OpsKind::Tracked(prep) => {
-            let patches = patches.map(Arc::new);
-            prep.finish(
-                ConvState {
-                    dims,
-                    input,
-                    weight,
-                    patches,
-                },
-                out,
-            )
+            let (out, shape, saved) = forward(true);
+            let state = ConvState {
+                dims,
+                input,
+                weight,
+                saved,
+            };
+            prep.finish(state, flex(out, &shape))
         }
-        OpsKind::UnTracked(prep) => prep.finish(out),
+        OpsKind::UnTracked(prep) => {
+            let (out, shape, _) = forward(false);
+            prep.finish(flex(out, &shape))
+        }
     }
 }
 
@@ -152,18 +205,15 @@ impl Backward<Flex, 3> for ConvBackward {
             dims: d,
             input,
             weight,
-            patches,
+            saved,
         } = ops.state;
         let wanted = ops.parents.each_ref().map(Option::is_some);
-        let patches = patches.as_deref().map(Vec::as_slice);
-        let results = conv::backward(
-            slice(&dy),
-            slice(&input),
-            slice(&weight),
-            patches,
-            d,
-            wanted,
-        );
+        let (dy, x, w) = (slice(&dy), slice(&input), slice(&weight));
+        let results = match &saved {
+            Saved::Nothing => conv::backward(dy, x, w, None, d, wanted),
+            Saved::Patches(patches) => conv::backward(dy, x, w, Some(patches), d, wanted),
+            Saved::Winners(winners) => conv_pool::backward(dy, x, w, winners, d, wanted),
+        };
         let shapes = [
             shape(&input).to_vec(),
             shape(&weight).to_vec(),

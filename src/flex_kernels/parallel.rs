@@ -1,5 +1,5 @@
-//! Parallel loops and the matrix product: every core natively, one thread in the browser
-//! (wasm has no threads without cross-origin isolation).
+//! Parallel loops, natively on every core and in the browser on one thread (wasm has no
+//! threads without cross-origin isolation), and the matrix product.
 
 /// Runs `f(index, chunk)` over consecutive `len`-sized chunks of `data`.
 pub fn for_each_chunk<T, F>(data: &mut [T], len: usize, f: F)
@@ -18,8 +18,9 @@ where
     data.chunks_mut(len).enumerate().for_each(|(i, c)| f(i, c));
 }
 
-/// `for_each_chunk` over two buffers chunked alike.
-pub fn for_each_chunk2<A, B, F>(a: &mut [A], b: &mut [B], len: usize, f: F)
+/// `for_each_chunk` over two buffers at once: chunk `i` of `a` (`len_a` long) with chunk `i`
+/// of `b` (`len_b` long).
+pub fn for_each_chunk2<A, B, F>(a: &mut [A], len_a: usize, b: &mut [B], len_b: usize, f: F)
 where
     A: Send,
     B: Send,
@@ -28,14 +29,36 @@ where
     #[cfg(feature = "native")]
     {
         use rayon::prelude::*;
-        let pairs = a.par_chunks_mut(len).zip(b.par_chunks_mut(len));
+        let pairs = a.par_chunks_mut(len_a).zip(b.par_chunks_mut(len_b));
         pairs.enumerate().for_each(|(i, (a, b))| f(i, a, b));
     }
     #[cfg(not(feature = "native"))]
-    a.chunks_mut(len)
-        .zip(b.chunks_mut(len))
+    a.chunks_mut(len_a)
+        .zip(b.chunks_mut(len_b))
         .enumerate()
         .for_each(|(i, (a, b))| f(i, a, b));
+}
+
+/// `Σᵢ` of what `add(i, sum)` adds into a `len`-long sum, for `i` in `0..items`.
+///
+/// The items are cut into a fixed number of groups, each summed on its own and the group sums
+/// added in order, so the result is the same on any number of threads (and in the browser).
+pub fn sum_over<F>(items: usize, len: usize, add: F) -> Vec<f32>
+where
+    F: Fn(usize, &mut [f32]) + Sync + Send,
+{
+    const GROUPS: usize = 8;
+    let per_group = items.div_ceil(GROUPS).max(1);
+    let mut partial = vec![0.0f32; GROUPS * len];
+    for_each_chunk(&mut partial, len, |group, sum| {
+        let start = (group * per_group).min(items);
+        (start..(start + per_group).min(items)).for_each(|i| add(i, sum));
+    });
+    let mut total = vec![0.0f32; len];
+    for sum in partial.chunks_exact(len) {
+        total.iter_mut().zip(sum).for_each(|(t, s)| *t += s);
+    }
+    total
 }
 
 /// A matrix operand: its values with a (row stride, column stride), so a transpose is free.
@@ -57,17 +80,20 @@ impl<'a> Strided<'a> {
     }
 }
 
-/// `dst[m, n] = lhs[m, k] · rhs[k, n]`, `dst` row-major.
-pub fn matmul(dst: &mut [f32], (m, n, k): (usize, usize, usize), lhs: Strided, rhs: Strided) {
+/// `dst[m, n] = lhs[m, k] · rhs[k, n]`, or `+=` with `accumulate`; `dst` row-major. On the
+/// calling thread: the kernels call it from their own parallel loops, one image at a time.
+pub fn matmul(
+    dst: &mut [f32],
+    (m, n, k): (usize, usize, usize),
+    lhs: Strided,
+    rhs: Strided,
+    accumulate: bool,
+) {
     assert!(dst.len() >= m * n, "matmul: destination too small");
     assert!(
         lhs.fits(m, k) && rhs.fits(k, n),
         "matmul: operand too small"
     );
-    #[cfg(feature = "native")]
-    let parallelism = gemm::Parallelism::Rayon(0);
-    #[cfg(not(feature = "native"))]
-    let parallelism = gemm::Parallelism::None;
     // SAFETY: the assertions above keep every index gemm reads or writes inside the slices.
     unsafe {
         gemm::gemm(
@@ -77,19 +103,19 @@ pub fn matmul(dst: &mut [f32], (m, n, k): (usize, usize, usize), lhs: Strided, r
             dst.as_mut_ptr(),
             1,
             n as isize,
-            false,
+            accumulate,
             lhs.0.as_ptr(),
             lhs.2,
             lhs.1,
             rhs.0.as_ptr(),
             rhs.2,
             rhs.1,
-            0.0,
+            if accumulate { 1.0 } else { 0.0 },
             1.0,
             false,
             false,
             false,
-            parallelism,
+            gemm::Parallelism::None,
         );
     }
 }

@@ -13,54 +13,68 @@ pub fn output_shape([batch, channels, h, w]: [usize; 4]) -> [usize; 4] {
 
 /// The output `[B, C, H/2, W/2]` and, per output, which of its four inputs won (0..4, row-major
 /// in the window) or `NO_GRADIENT`.
-pub fn forward(x: &[f32], [batch, channels, h, w]: [usize; 4]) -> (Vec<f32>, Vec<u8>) {
-    let (ho, wo) = (h / 2, w / 2);
+pub fn forward(x: &[f32], dims: [usize; 4]) -> (Vec<f32>, Vec<u8>) {
+    let [batch, channels, h, w] = dims;
+    let [_, _, ho, wo] = output_shape(dims);
     let mut out = vec![0.0f32; batch * channels * ho * wo];
     let mut winner = vec![NO_GRADIENT; out.len()];
-    for_each_chunk2(&mut out, &mut winner, ho * wo, |plane, out, winner| {
-        let src = &x[plane * h * w..][..h * w];
-        for oy in 0..ho {
-            let (top, bottom) = (&src[2 * oy * w..][..w], &src[(2 * oy + 1) * w..][..w]);
-            for ox in 0..wo {
-                let four = [
-                    top[2 * ox],
-                    top[2 * ox + 1],
-                    bottom[2 * ox],
-                    bottom[2 * ox + 1],
-                ];
-                let (mut best, mut at) = (four[0], 0u8);
-                for (i, &v) in four.iter().enumerate().skip(1) {
-                    if v > best {
-                        (best, at) = (v, i as u8);
-                    }
-                }
-                // ReLU: a non-positive maximum becomes 0 and passes no gradient back.
-                let i = oy * wo + ox;
-                (out[i], winner[i]) = if best > 0.0 {
-                    (best, at)
-                } else {
-                    (0.0, NO_GRADIENT)
-                };
-            }
-        }
+    for_each_chunk2(&mut out, ho * wo, &mut winner, ho * wo, |plane, out, winner| {
+        pool_plane(&x[plane * h * w..][..h * w], w, wo, out, winner);
     });
     (out, winner)
 }
 
+/// Pools one plane whose rows start every `stride` values into `out` (`wo` values a row), and
+/// records the winners.
+pub fn pool_plane(src: &[f32], stride: usize, wo: usize, out: &mut [f32], winner: &mut [u8]) {
+    let rows = out.chunks_exact_mut(wo).zip(winner.chunks_exact_mut(wo));
+    for (oy, (out, winner)) in rows.enumerate() {
+        let (top, bottom) = (&src[2 * oy * stride..], &src[(2 * oy + 1) * stride..]);
+        for ox in 0..wo {
+            let four = [
+                top[2 * ox],
+                top[2 * ox + 1],
+                bottom[2 * ox],
+                bottom[2 * ox + 1],
+            ];
+            let (mut best, mut at) = (four[0], 0u8);
+            for (i, &v) in four.iter().enumerate().skip(1) {
+                if v > best {
+                    (best, at) = (v, i as u8);
+                }
+            }
+            // ReLU: a non-positive maximum becomes 0 and passes no gradient back.
+            (out[ox], winner[ox]) = if best > 0.0 {
+                (best, at)
+            } else {
+                (0.0, NO_GRADIENT)
+            };
+        }
+    }
+}
+
+/// The outputs of one pooled plane (`wo` values a row) that pass a gradient back: their index
+/// in the plane and the (row, column) of the input that won.
+pub fn winners(winner: &[u8], wo: usize) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
+    // Rows and columns by counting, not dividing: this runs for every pooled value.
+    winner.chunks_exact(wo).enumerate().flat_map(move |(oy, row)| {
+        let passed = row.iter().enumerate().filter(|(_, &at)| at != NO_GRADIENT);
+        passed.map(move |(ox, &at)| {
+            let at = usize::from(at);
+            (oy * wo + ox, 2 * oy + at / 2, 2 * ox + at % 2)
+        })
+    })
+}
+
 /// The input's gradient: each output's gradient goes to the input that won its window.
-pub fn backward(dy: &[f32], winner: &[u8], [batch, channels, h, w]: [usize; 4]) -> Vec<f32> {
-    let (ho, wo) = (h / 2, w / 2);
+pub fn backward(dy: &[f32], winner: &[u8], dims: [usize; 4]) -> Vec<f32> {
+    let [batch, channels, h, w] = dims;
+    let [_, _, ho, wo] = output_shape(dims);
     let mut dx = vec![0.0f32; batch * channels * h * w];
     for_each_chunk(&mut dx, h * w, |plane, dst| {
         let base = plane * ho * wo;
-        for oy in 0..ho {
-            for ox in 0..wo {
-                let (i, at) = (base + oy * wo + ox, winner[base + oy * wo + ox]);
-                if at != NO_GRADIENT {
-                    let (y, x) = (2 * oy + usize::from(at / 2), 2 * ox + usize::from(at % 2));
-                    dst[y * w + x] = dy[i];
-                }
-            }
+        for (i, y, x) in winners(&winner[base..][..ho * wo], wo) {
+            dst[y * w + x] = dy[base + i];
         }
     });
     dx
