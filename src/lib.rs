@@ -21,3 +21,5 @@ pub mod model;
 pub mod preprocess;
 pub mod training;
 pub mod weights;
+#[cfg(feature = "web")]
+pub mod web;

@@ -1,0 +1,272 @@
+// The page: it only draws. Training runs in train-worker.js, predictions in predict-worker.js.
+import { LossChart } from './chart.js';
+import { DrawingPad } from './pad.js';
+import { clearCheckpoint, loadCheckpoint, saveCheckpoint } from './store.js';
+
+const $ = (id) => document.getElementById(id);
+const trainer = new Worker('train-worker.js', { type: 'module' });
+const predictor = new Worker('predict-worker.js', { type: 'module' });
+const chart = new LossChart($('chart'));
+const pad = new DrawingPad($('pad'), () => requestPrediction());
+
+// ---- settings -------------------------------------------------------------------------------
+// Each field's range, with the message shown beside the form when a value is outside it.
+const LIMITS = {
+  epochs: { min: 1, max: 100, integer: true },
+  batch_size: { min: 1, max: 4096, integer: true },
+  learning_rate: { min: 1e-6, max: 1 },
+  seed: { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true },
+  limit: { min: 1, max: 60000, integer: true },
+};
+
+function readSettings() {
+  const form = $('settings');
+  const settings = {};
+  const problems = [];
+  for (const [name, { min, max, integer }] of Object.entries(LIMITS)) {
+    const input = form.elements[name];
+    const value = Number(input.value);
+    const ok = input.value.trim() !== '' && Number.isFinite(value) && value >= min && value <= max
+      && (!integer || Number.isInteger(value));
+    input.classList.toggle('invalid', !ok);
+    if (!ok) {
+      const label = input.parentElement.firstChild.textContent.trim();
+      problems.push(`${label} must be ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}`);
+    }
+    settings[name] = value;
+  }
+  $('settings-error').textContent = problems.join('; ');
+  return problems.length ? null : settings;
+}
+$('settings').addEventListener('input', readSettings);
+
+// ---- training -------------------------------------------------------------------------------
+let run = null;   // {settings, started, totalSteps}
+
+function setButtons(state) {
+  const on = { idle: ['start'], loading: [], running: ['pause', 'stop'], paused: ['resume', 'stop'] }[state];
+  for (const id of ['start', 'pause', 'resume', 'stop']) $(id).disabled = !on.includes(id);
+}
+setButtons('loading');
+
+// Starts a run; `from` continues a checkpoint: its weights, for the epochs it had left.
+function startRun(settings, from) {
+  run = { settings, started: performance.now(), epochOffset: from?.epoch ?? 0 };
+  chart.reset();
+  $('resume-offer').hidden = true;
+  $('status').textContent = 'Starting…';
+  $('progress').value = 0;
+  setButtons('running');
+  const epochs = settings.epochs - run.epochOffset;
+  trainer.postMessage({ type: 'train', settings: { ...settings, epochs }, weights: from?.bytes });
+}
+
+$('start').onclick = () => {
+  const settings = readSettings();
+  if (settings) startRun(settings, null);
+};
+
+// A checkpoint left by an earlier visit: offer to continue from it.
+let checkpoint = null;
+async function offerCheckpoint() {
+  try { checkpoint = await loadCheckpoint(); } catch { checkpoint = null; }
+  if (!checkpoint || checkpoint.epoch >= checkpoint.settings.epochs) return;
+  $('resume-text').textContent = `A run from ${new Date(checkpoint.savedAt).toLocaleString()} stopped after epoch `
+    + `${checkpoint.epoch} of ${checkpoint.settings.epochs} (test accuracy ${(checkpoint.accuracy * 100).toFixed(2)}%).`;
+  $('resume-offer').hidden = false;
+}
+$('continue').onclick = () => {
+  for (const [name, value] of Object.entries(checkpoint.settings)) $('settings').elements[name].value = value;
+  startRun(checkpoint.settings, checkpoint);
+};
+$('discard').onclick = async () => { await clearCheckpoint(); $('resume-offer').hidden = true; };
+$('pause').onclick = () => trainer.postMessage({ type: 'pause' });
+$('resume').onclick = () => trainer.postMessage({ type: 'resume' });
+$('stop').onclick = () => trainer.postMessage({ type: 'stop' });
+$('download').onclick = () => trainer.postMessage({ type: 'save' });
+
+const formatTime = (s) => (s >= 60 ? `${Math.floor(s / 60)} min ${Math.round(s % 60)} s` : `${Math.round(s)} s`);
+const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
+
+let testImages = null, testLabels = null;
+
+trainer.onmessage = ({ data }) => {
+  switch (data.type) {
+    case 'loading':
+      $('status').textContent = `Loading MNIST… ${mb(data.loaded)} of ${mb(data.total)}`;
+      $('progress').value = data.total ? data.loaded / data.total : 0;
+      break;
+    case 'loaded':
+      $('status').textContent = `MNIST loaded (${mb(data.total)} gzipped). Press Train.`;
+      setButtons('idle');
+      offerCheckpoint();
+      break;
+    case 'started':
+      $('backend').textContent = `training on ${data.backend}`;
+      testImages = data.images; testLabels = data.labels;
+      break;
+    case 'step': {
+      const total = data.steps_per_epoch * data.epochs;
+      const done = (data.epoch - 1) * data.steps_per_epoch + data.step;
+      const elapsed = (performance.now() - run.started) / 1000;
+      const eta = (elapsed / done) * (total - done);
+      $('progress').value = done / total;
+      const epoch = data.epoch + run.epochOffset, epochs = data.epochs + run.epochOffset;
+      $('status').textContent = `epoch ${epoch}/${epochs} · step ${data.step}/${data.steps_per_epoch}`
+        + ` · loss ${data.loss.toFixed(4)} · ${Math.round(data.samplesPerSec)} samples/s`
+        + ` · ${formatTime(elapsed)} elapsed · ETA ${formatTime(eta)}`;
+      chart.addStep(done, data.loss, total);
+      break;
+    }
+    case 'epoch':
+      chart.addEpoch(data.loss, data.accuracy);
+      $('model-info').textContent = `After epoch ${data.epoch + run.epochOffset}: test accuracy ${(data.accuracy * 100).toFixed(2)}%, `
+        + `test loss ${data.loss.toFixed(4)}. The first ${data.predictions.length} test digits:`;
+      drawGrid(data.predictions);
+      break;
+    case 'weights':
+      predictor.postMessage({ type: 'weights', bytes: data.bytes }, [data.bytes.buffer]);
+      $('download').disabled = false;
+      break;
+    case 'checkpoint':
+      saveCheckpoint({ bytes: data.bytes, epoch: data.epoch + run.epochOffset, settings: run.settings,
+                       accuracy: data.accuracy, savedAt: Date.now() })
+        .catch((e) => { $('status').textContent += ` · not saved in this browser: ${e.message ?? e}`; });
+      break;
+    case 'download': downloadWeights(data.bytes); break;
+    case 'paused': setButtons('paused'); $('status').textContent += ' · paused'; break;
+    case 'resumed': setButtons('running'); break;
+    case 'finished': setButtons('idle'); $('status').textContent += ' · done'; break;
+    case 'stopped': setButtons('idle'); $('status').textContent += ' · stopped'; break;
+    case 'error':
+      setButtons(testImages || run ? 'idle' : 'loading');
+      $('status').textContent = `Training stopped: ${data.message}`;
+      break;
+  }
+};
+trainer.onerror = (event) => {
+  setButtons('idle');
+  $('status').textContent = `The training worker failed: ${event.message ?? 'unknown error'}. Reload the page to start again.`;
+};
+
+function drawGrid(predictions) {
+  const grid = $('grid');
+  grid.replaceChildren();
+  predictions.forEach((predicted, i) => {
+    const figure = document.createElement('figure');
+    const canvas = document.createElement('canvas');
+    canvas.width = canvas.height = 28;
+    const image = new ImageData(28, 28);
+    for (let p = 0; p < 784; p++) {
+      const v = testImages[i * 784 + p];
+      image.data.set([v, v, v, 255], p * 4);
+    }
+    canvas.getContext('2d').putImageData(image, 0, 0);
+    const caption = document.createElement('figcaption');
+    const wrong = predicted !== testLabels[i];
+    caption.textContent = wrong ? `${predicted} (${testLabels[i]})` : `${predicted}`;
+    figure.className = wrong ? 'wrong' : '';
+    figure.title = `label ${testLabels[i]}, predicted ${predicted}`;
+    figure.append(canvas, caption);
+    grid.append(figure);
+  });
+}
+
+function downloadWeights(bytes) {
+  const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
+  const a = Object.assign(document.createElement('a'), { href: url, download: 'kindling-mnist.kndl' });
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+$('weights-file').onchange = async (event) => {
+  const file = event.target.files[0];
+  event.target.value = '';
+  if (!file) return;
+  $('weights-error').textContent = '';
+  predictor.postMessage({ type: 'load', bytes: new Uint8Array(await file.arrayBuffer()) });
+};
+
+// ---- predictions ------------------------------------------------------------------------------
+let nextId = 0, inFlight = false, pending = false, predictorReady = false;
+
+function requestPrediction() {
+  if (!predictorReady) return;
+  if (inFlight) { pending = true; return; }   // at most one at a time: the latest drawing wins
+  const picture = pad.pixels();
+  if (!picture) { showPrediction(null); return; }
+  inFlight = true;
+  predictor.postMessage({ type: 'predict', id: ++nextId, ...picture });
+}
+
+function showPrediction(data) {
+  const items = $('bars').children;
+  for (let d = 0; d < 10; d++) {
+    const p = data ? data.probabilities[d] : 0;
+    items[d].querySelector('span').style.width = `${(p * 100).toFixed(1)}%`;
+    items[d].querySelector('output').textContent = data ? `${(p * 100).toFixed(1)}%` : '';
+    items[d].classList.toggle('top', !!data && p === Math.max(...data.probabilities));
+  }
+  const input = $('input28').getContext('2d');
+  if (!data) { input.clearRect(0, 0, 28, 28); $('prediction').textContent = 'Draw a digit above.'; return; }
+  const image = new ImageData(28, 28);
+  data.input.forEach((v, p) => image.data.set([v, v, v, 255], p * 4));
+  input.putImageData(image, 0, 0);
+  const best = data.probabilities.indexOf(Math.max(...data.probabilities));
+  $('prediction').textContent = `It reads ${best} (${(data.probabilities[best] * 100).toFixed(1)}%, ${data.ms.toFixed(1)} ms)`;
+}
+
+$('bars').append(...Array.from({ length: 10 }, (_, d) => {
+  const li = document.createElement('li');
+  li.innerHTML = `<b>${d}</b><div class="bar"><span></span></div><output></output>`;
+  return li;
+}));
+showPrediction(null);
+
+predictor.onmessage = ({ data }) => {
+  switch (data.type) {
+    case 'ready':
+      predictorReady = true;
+      $('model-info').textContent = describeWeights('Shipped weights', data.header);
+      break;
+    case 'prediction':
+      inFlight = false;
+      $('draw-error').textContent = '';
+      showPrediction(data);
+      if (pending) { pending = false; requestPrediction(); }
+      break;
+    case 'loaded':
+      $('model-info').textContent = describeWeights('Loaded weights', data.header);
+      requestPrediction();
+      break;
+    case 'error':
+      if (data.request === 'predict') {
+        inFlight = false;
+        $('draw-error').textContent = data.message;
+      } else if (data.request === 'load') {
+        $('weights-error').textContent = `That file was not loaded: ${data.message}. The current model is unchanged.`;
+      } else {
+        $('draw-error').textContent = `Predictions are unavailable: ${data.message}`;
+      }
+      break;
+  }
+};
+
+function describeWeights(what, header) {
+  const accuracy = header.test_accuracy == null ? 'not measured' : `${(header.test_accuracy * 100).toFixed(2)}%`;
+  return `${what}: ${header.epochs} epochs on ${header.dataset}, test accuracy ${accuracy}.`;
+}
+
+$('clear').onclick = () => { pad.clear(); showPrediction(null); };
+$('image-file').onchange = async (event) => {
+  const file = event.target.files[0];
+  event.target.value = '';
+  if (!file) return;
+  try {
+    await pad.drawImageFile(file);
+    $('draw-error').textContent = '';
+    requestPrediction();
+  } catch {
+    $('draw-error').textContent = `${file.name} is not an image this browser can open.`;
+  }
+};

@@ -1,0 +1,91 @@
+// The live loss plot: training loss per step (raw and smoothed), test loss and accuracy per
+// epoch on a second axis. uPlot (vendored by build.sh) draws it; at most ~1,500 points a series
+// and one redraw per animation frame keep it smooth over a whole run.
+import uPlot from './vendor/uPlot.esm.js';
+
+const MAX_POINTS = 1500;
+const SMOOTHING = 0.98;   // exponential moving average of the step loss, bias-corrected
+
+export class LossChart {
+  constructor(element) {
+    this.element = element;
+    this.plot = new uPlot(this.options(), [[], [], [], [], []], element);
+    new ResizeObserver(() => this.plot.setSize(this.size())).observe(element);
+    this.reset();
+  }
+
+  size() {
+    return { width: Math.max(280, this.element.clientWidth), height: 300 };
+  }
+
+  options() {
+    return {
+      ...this.size(),
+      scales: {
+        x: { time: false },
+        loss: { auto: true },
+        // 80–100% once the model is good, lower while it is not.
+        accuracy: { range: (_, min) => [Math.min(80, Math.floor((min ?? 80) / 10) * 10), 100] },
+      },
+      axes: [
+        { label: 'training step' },
+        { scale: 'loss', label: 'loss (cross-entropy)' },
+        { scale: 'accuracy', side: 1, label: 'test accuracy (%)', grid: { show: false } },
+      ],
+      series: [
+        {},
+        { label: 'step loss', scale: 'loss', stroke: 'rgba(217,72,15,0.25)', width: 1 },
+        { label: 'smoothed', scale: 'loss', stroke: '#d9480f', width: 2 },
+        { label: 'test loss', scale: 'loss', stroke: '#1c7ed6', width: 2, spanGaps: true,
+          points: { show: true, size: 7 } },
+        { label: 'test accuracy', scale: 'accuracy', stroke: '#2b8a3e', width: 2, spanGaps: true,
+          points: { show: true, size: 7 }, value: (_, v) => (v == null ? '–' : `${v.toFixed(2)}%`) },
+      ],
+    };
+  }
+
+  reset() {
+    this.data = [[], [], [], [], []];
+    this.average = 0;
+    this.smoothed = null;
+    this.steps = 0;
+    this.count = 0;
+    this.plot.setData(this.data);
+  }
+
+  addStep(step, loss, totalSteps) {
+    // Divided by 1 − βⁿ so the first steps are not pulled towards the average's start at 0.
+    this.count += 1;
+    this.average = SMOOTHING * this.average + (1 - SMOOTHING) * loss;
+    this.smoothed = this.average / (1 - SMOOTHING ** this.count);
+    this.steps = step;
+    const stride = Math.max(1, Math.ceil(totalSteps / MAX_POINTS));
+    if (step % stride !== 0 && step !== totalSteps) return;
+    this.push(step, loss, this.smoothed, null, null);
+  }
+
+  addEpoch(loss, accuracy) {
+    const x = this.data[0];
+    if (x.length && x[x.length - 1] === this.steps) {
+      this.data[3][x.length - 1] = loss;
+      this.data[4][x.length - 1] = accuracy * 100;
+      this.redraw();
+    } else {
+      this.push(this.steps, null, this.smoothed, loss, accuracy * 100);
+    }
+  }
+
+  push(...values) {
+    values.forEach((v, i) => this.data[i].push(v));
+    this.redraw();
+  }
+
+  redraw() {
+    if (this.pending) return;
+    this.pending = true;
+    requestAnimationFrame(() => {
+      this.pending = false;
+      this.plot.setData(this.data);
+    });
+  }
+}
