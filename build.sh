@@ -104,17 +104,25 @@ build_wasm() {
     "$TOOLS/bin/wasm-bindgen" --target web --out-dir "$ROOT/www/pkg/cpu" --out-name kindling \
         "$ROOT/target/wasm32-unknown-unknown/wasm/kindling.wasm"
     cp "$ROOT/weights/mnist-cnn.kndl" "$ROOT/www/pkg/"
+    # The WebGPU bundle, fetched by the page only for a run on WebGPU. Its own target folder:
+    # burn's crates build with other features, and each bundle keeps its cache.
+    say "building the browser bundle (wasm, WebGPU backend)"
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128" \
+        cargo build --lib --target wasm32-unknown-unknown --profile wasm \
+        --no-default-features --features webgpu --target-dir "$ROOT/target/webgpu"
+    "$TOOLS/bin/wasm-bindgen" --target web --out-dir "$ROOT/www/pkg/gpu" --out-name kindling \
+        "$ROOT/target/webgpu/wasm32-unknown-unknown/wasm/kindling.wasm"
 }
 
 # Debian's Chromium for the page tests, and playwright-core (pinned in package-lock.json) to drive it.
 ensure_browser_tests() {
-    if ! command -v chromium >/dev/null; then
-        say "installing Debian's chromium (for the page tests)"
+    if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+        say "installing Debian's chromium and chromium-driver (for the browser tests)"
         command -v apt-get >/dev/null || die "chromium not found and apt-get unavailable: install Chromium"
         local sudo=""
         [ "$(id -u)" = 0 ] || sudo=sudo
         $sudo apt-get update -q >/dev/null
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q chromium >/dev/null
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q chromium chromium-driver >/dev/null
     fi
     if [ ! -d "$ROOT/node_modules/playwright-core" ]; then
         say "installing playwright-core from the npm registry (no browser download)"
@@ -140,6 +148,13 @@ cmd_test() {
     ensure_vendor
     ensure_page_data
     ensure_browser_tests
+    # The same profile, features and folder as the WebGPU bundle, so only the test compiles.
+    say "running the wasm tests in headless Chromium (WebGPU and CPU; webdriver.json has its flags)"
+    CHROMEDRIVER=$(command -v chromedriver) WASM_BINDGEN_TEST_TIMEOUT=300 \
+        CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER="$TOOLS/bin/wasm-bindgen-test-runner" \
+        CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128" \
+        cargo test --target wasm32-unknown-unknown --profile wasm --no-default-features \
+        --features webgpu --target-dir "$ROOT/target/webgpu" --test web
     say "running the page tests in headless Chromium (screenshot in artifacts/)"
     node --test --test-concurrency=1 tests/e2e/
 }
@@ -150,6 +165,9 @@ cmd_bench() {
     cmd_build
     say "native training benchmark (reference model, batch 128)"
     "$ROOT/target/release/kindling" bench --data "$DATA_DIR"
+    ensure_browser_tests
+    say "browser benchmark (headless Chromium)"
+    node "$ROOT/tests/e2e/bench.mjs"
 }
 
 cmd_serve() {

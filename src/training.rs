@@ -225,7 +225,7 @@ impl Trainer {
     }
 
     /// One optimizer step on the next batch. The loss is read back (awaited) so divergence is
-    /// caught at the step where it happens.
+    /// caught at the step where it happens; the weights are then left as they were before it.
     pub async fn step(&mut self) -> Result<StepReport, TrainError> {
         let size = self.config.batch_size;
         let start = self.batch * size;
@@ -243,7 +243,7 @@ impl Trainer {
             .init(&self.device)
             .forward(logits, targets); // [1]
         let grads = GradientsParams::from_grads(loss.backward(), &self.model);
-        self.model = self
+        let updated = self
             .optimizer
             .step(self.config.learning_rate, self.model.clone(), grads);
         let loss: f32 = loss
@@ -260,12 +260,14 @@ impl Trainer {
             epoch_done: end == self.order.len(),
         };
         if !loss.is_finite() || loss > DIVERGED_LOSS {
+            // The model keeps the weights from before this step: the last good ones.
             return Err(TrainError::Diverged {
                 epoch: report.epoch,
                 step: report.step,
                 loss,
             });
         }
+        self.model = updated;
         self.samples_seen = report.samples_seen;
         self.batch += 1;
         if report.epoch_done {

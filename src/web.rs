@@ -315,3 +315,42 @@ impl Training {
         self.test.labels()[..self.test.len().min(SHOWN)].to_vec()
     }
 }
+
+#[cfg(feature = "webgpu")]
+thread_local! {
+    /// burn registers one WebGPU device per worker and refuses a second: keep the first.
+    static WEBGPU: RefCell<Option<Device>> = const { RefCell::new(None) };
+}
+
+#[cfg(feature = "webgpu")]
+async fn webgpu_device() -> Result<Device, JsError> {
+    use burn::tensor::wgpu::WgpuBackend;
+    if let Some(device) = WEBGPU.with(|d| d.borrow().clone()) {
+        return Ok(device);
+    }
+    let device = Device::wgpu_options()
+        .graphics_api(WgpuBackend::WebGpu)
+        .init_async()
+        .await
+        .map_err(|e| JsError::new(&format!("WebGPU did not start: {e}")))?;
+    WEBGPU.with(|d| *d.borrow_mut() = Some(device.clone()));
+    Ok(device)
+}
+
+#[cfg(feature = "webgpu")]
+#[wasm_bindgen]
+impl Training {
+    /// `Training.cpu` on the browser's WebGPU device (created on the first call).
+    pub async fn webgpu(
+        train_images: Vec<u8>,
+        train_labels: Vec<u8>,
+        test_images: Vec<u8>,
+        test_labels: Vec<u8>,
+        settings: String,
+        weights: Option<Vec<u8>>,
+    ) -> Result<Training, JsError> {
+        let device = webgpu_device().await?;
+        let files = [&train_images[..], &train_labels, &test_images, &test_labels];
+        Training::on(device, "WebGPU".into(), files, &settings, weights)
+    }
+}

@@ -1,6 +1,6 @@
 //! The hand-written CPU kernels agree with burn's own ops, forward and backward.
 
-use burn::nn::conv::Conv2dConfig;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::tensor::activation::relu;
 use burn::tensor::module::max_pool2d;
 use burn::tensor::ops::MaxPoolOptions;
@@ -22,42 +22,55 @@ fn random<const D: usize>(shape: [usize; D], device: &Device) -> Tensor<D> {
     Tensor::random(shape, Distribution::Normal(0.0, 1.0), device)
 }
 
-/// Forward values and the gradients of input, weight and bias of a random weighted sum.
-fn check_conv(batch: usize, c_in: usize, c_out: usize, side: usize, input_needs_grad: bool) {
+type Layer = fn(&Conv2d, Tensor<4>) -> Tensor<4>;
+
+/// Forward values and the gradients of input, weight and bias of a random weighted sum, through
+/// our layer and burn's.
+fn check_layer(
+    [batch, c_in, c_out, side]: [usize; 4],
+    input_needs_grad: bool,
+    ours: Layer,
+    theirs: Layer,
+) {
     let device = Device::flex().autodiff();
     let conv = Conv2dConfig::new([c_in, c_out], [3, 3]).init(&device);
     let mut x = random([batch, c_in, side, side], &device);
     if input_needs_grad {
         x = x.require_grad();
     }
-    let ours = conv2d_valid(&conv, x.clone());
-    let theirs = conv.forward(x.clone());
+    let ours = ours(&conv, x.clone());
+    let theirs = theirs(&conv, x.clone());
     let upstream = random(theirs.dims(), &device);
-    close(ours.clone(), theirs.clone(), "conv forward");
+    close(ours.clone(), theirs.clone(), "forward");
 
     let ours = (ours * upstream.clone()).sum().backward();
     let theirs = (theirs * upstream).sum().backward();
-    let weight = conv.weight.val();
-    close(
-        weight.grad(&ours).unwrap(),
-        weight.grad(&theirs).unwrap(),
-        "weight gradient",
-    );
-    let bias = conv.bias.as_ref().unwrap().val();
-    close(
-        bias.grad(&ours).unwrap(),
-        bias.grad(&theirs).unwrap(),
-        "bias gradient",
-    );
-    if input_needs_grad {
-        close(
+    let (weight, bias) = (conv.weight.val(), conv.bias.as_ref().unwrap().val());
+    let weight_grads = (weight.grad(&ours).unwrap(), weight.grad(&theirs).unwrap());
+    close(weight_grads.0, weight_grads.1, "weight gradient");
+    let bias_grads = (bias.grad(&ours).unwrap(), bias.grad(&theirs).unwrap());
+    close(bias_grads.0, bias_grads.1, "bias gradient");
+    match input_needs_grad {
+        true => close(
             x.grad(&ours).unwrap(),
             x.grad(&theirs).unwrap(),
             "input gradient",
-        );
-    } else {
-        assert!(x.grad(&ours).is_none(), "an input without grad got one");
+        ),
+        false => assert!(x.grad(&ours).is_none(), "an input without grad got one"),
     }
+}
+
+fn check_conv(batch: usize, c_in: usize, c_out: usize, side: usize, input_needs_grad: bool) {
+    let dims = [batch, c_in, c_out, side];
+    check_layer(dims, input_needs_grad, conv2d_valid, |conv, x| conv.forward(x));
+}
+
+/// The fused convolution + pooling + ReLU against burn's three ops.
+fn check_conv_pool(batch: usize, c_in: usize, c_out: usize, side: usize, input_needs_grad: bool) {
+    let dims = [batch, c_in, c_out, side];
+    check_layer(dims, input_needs_grad, conv2d_pool2_relu, |conv, x| {
+        burn_pool_relu(conv.forward(x))
+    });
 }
 
 #[test]
@@ -93,36 +106,6 @@ fn inference_convolution_matches_burn() {
         conv.forward(x),
         "inference conv",
     );
-}
-
-/// The fused convolution + pooling + ReLU against burn's three ops.
-fn check_conv_pool(batch: usize, c_in: usize, c_out: usize, side: usize, input_needs_grad: bool) {
-    let device = Device::flex().autodiff();
-    let conv = Conv2dConfig::new([c_in, c_out], [3, 3]).init(&device);
-    let mut x = random([batch, c_in, side, side], &device);
-    if input_needs_grad {
-        x = x.require_grad();
-    }
-    let ours = conv2d_pool2_relu(&conv, x.clone());
-    let theirs = burn_pool_relu(conv.forward(x.clone()));
-    let upstream = random(theirs.dims(), &device);
-    close(ours.clone(), theirs.clone(), "conv+pool forward");
-
-    let ours = (ours * upstream.clone()).sum().backward();
-    let theirs = (theirs * upstream).sum().backward();
-    let (weight, bias) = (conv.weight.val(), conv.bias.as_ref().unwrap().val());
-    let weight_grads = (weight.grad(&ours).unwrap(), weight.grad(&theirs).unwrap());
-    close(weight_grads.0, weight_grads.1, "conv+pool weight gradient");
-    let bias_grads = (bias.grad(&ours).unwrap(), bias.grad(&theirs).unwrap());
-    close(bias_grads.0, bias_grads.1, "conv+pool bias gradient");
-    match input_needs_grad {
-        true => close(
-            x.grad(&ours).unwrap(),
-            x.grad(&theirs).unwrap(),
-            "conv+pool input gradient",
-        ),
-        false => assert!(x.grad(&ours).is_none(), "an input without grad got one"),
-    }
 }
 
 #[test]

@@ -90,6 +90,8 @@ fn an_overflowing_loss_is_reported_as_divergence() {
             std: 1e-37,
         });
     let mut trainer = Trainer::new(config, common::toy_dataset(10), &Device::flex()).unwrap();
+    let probe = Tensor::<4>::ones([1, 1, 28, 28], &Device::flex());
+    let before = trainer.model().forward(probe.clone()).into_data();
     match block_on(trainer.step()) {
         Err(TrainError::Diverged {
             epoch: 1,
@@ -100,4 +102,6 @@ fn an_overflowing_loss_is_reported_as_divergence() {
         }
         other => panic!("expected divergence at the first step, got {other:?}"),
     }
+    // The last good weights stay: the diverged step's update was not kept.
+    assert_eq!(trainer.model().forward(probe).into_data(), before);
 }

@@ -36,6 +36,7 @@ function readSettings() {
     settings[name] = value;
   }
   $('settings-error').textContent = problems.join('; ');
+  settings.backend = form.elements.backend.value;
   return problems.length ? null : settings;
 }
 $('settings').addEventListener('input', readSettings);
@@ -76,7 +77,9 @@ async function offerCheckpoint() {
   $('resume-offer').hidden = false;
 }
 $('continue').onclick = () => {
-  for (const [name, value] of Object.entries(checkpoint.settings)) $('settings').elements[name].value = value;
+  for (const [name, value] of Object.entries(checkpoint.settings)) {
+    if ($('settings').elements[name]) $('settings').elements[name].value = value;
+  }
   startRun(checkpoint.settings, checkpoint);
 };
 $('discard').onclick = async () => { await clearCheckpoint(); $('resume-offer').hidden = true; };
@@ -101,8 +104,18 @@ trainer.onmessage = ({ data }) => {
       setButtons('idle');
       offerCheckpoint();
       break;
+    case 'adapter':
+      $('device-note').textContent = data.adapter
+        ? `${data.adapter} is available${data.fallback ? '; on a software adapter the CPU may be faster, so a run times both first' : ''}.`
+        : 'No WebGPU in this browser: training runs on the CPU.';
+      $('backend').textContent = data.adapter ? 'WebGPU available' : 'CPU only';
+      break;
+    case 'probing':
+      $('status').textContent = `Timing a training step on the CPU and on ${data.adapter} to pick the faster…`;
+      break;
     case 'started':
       $('backend').textContent = `training on ${data.backend}`;
+      $('device-note').textContent = `Training on ${data.backend}: ${data.why}.`;
       testImages = data.images; testLabels = data.labels;
       break;
     case 'step': {
@@ -250,6 +263,11 @@ predictor.onmessage = ({ data }) => {
       }
       break;
   }
+};
+
+predictor.onerror = (event) => {
+  predictorReady = false;
+  $('draw-error').textContent = `The prediction worker failed: ${event.message ?? 'unknown error'}. Reload the page.`;
 };
 
 function describeWeights(what, header) {

@@ -3,9 +3,18 @@
 // draws what it posts. After each epoch it posts a checkpoint the page keeps in IndexedDB.
 // Messages: see README.md in this folder.
 import init, { Training } from './pkg/cpu/kindling.js';
+import { loadMnist } from './mnist.js';
 
-const FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte',
-               't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
+// The WebGPU bundle (≈ 4× larger) is fetched only when a run uses WebGPU.
+let gpuModule = null;
+async function gpuTraining() {
+  if (!gpuModule) {
+    gpuModule = await import('./pkg/gpu/kindling.js');
+    await gpuModule.default();
+  }
+  return gpuModule.Training;
+}
+
 // Send the predictor fresh weights this often, so drawings use the model being trained.
 const WEIGHTS_EVERY_MS = 2000;
 
@@ -17,36 +26,73 @@ let lastAccuracy;
 const post = (message, transfer) => self.postMessage(message, transfer ?? []);
 const yieldToEvents = () => new Promise((resolve) => setTimeout(resolve, 0));
 
-// Fetches a gzip IDX file and inflates it in the browser, reporting compressed bytes read.
-async function fetchIdx(name, onBytes) {
-  const response = await fetch(`data/${name}.gz`);
-  if (!response.ok) throw new Error(`data/${name}.gz: HTTP ${response.status} (run ./build.sh serve)`);
-  const counted = response.body.pipeThrough(new TransformStream({
-    transform(chunk, controller) { onBytes(chunk.byteLength); controller.enqueue(chunk); },
-  }));
-  const inflated = counted.pipeThrough(new DecompressionStream('gzip'));
-  return new Uint8Array(await new Response(inflated).arrayBuffer());
+async function loadData() {
+  const loaded = await loadMnist((loaded, total) => post({ type: 'loading', loaded, total }));
+  files = loaded.files;
+  post({ type: 'loaded', total: loaded.total });
 }
 
-async function loadData() {
-  const sizes = await Promise.all(FILES.map(async (name) => {
-    const head = await fetch(`data/${name}.gz`, { method: 'HEAD' });
-    return Number(head.headers.get('content-length')) || 0;
-  }));
-  const total = sizes.reduce((a, b) => a + b, 0);
-  let loaded = 0;
-  post({ type: 'loading', loaded, total });
-  const onBytes = (n) => { loaded += n; post({ type: 'loading', loaded, total }); };
-  files = await Promise.all(FILES.map((name) => fetchIdx(name, onBytes)));
-  post({ type: 'loaded', total });
+// The browser's WebGPU adapter, or null: {vendor, architecture, fallback}.
+async function findAdapter() {
+  try {
+    const adapter = await navigator.gpu?.requestAdapter();
+    if (!adapter) return null;
+    const info = adapter.info ?? {};
+    return { vendor: info.vendor || 'unknown vendor', architecture: info.architecture || '',
+             fallback: Boolean(info.isFallbackAdapter ?? adapter.isFallbackAdapter) };
+  } catch {
+    return null;
+  }
+}
+const adapterPromise = findAdapter();
+adapterPromise.then((adapter) => post({ type: 'adapter', adapter: adapter && describe(adapter), fallback: adapter?.fallback }));
+const describe = (a) => `WebGPU (${[a.vendor, a.architecture].filter(Boolean).join(' ')}${a.fallback ? ', software fallback' : ''})`;
+
+async function open(backend, settings, weights) {
+  const json = JSON.stringify(settings);
+  if (backend === 'webgpu') {
+    const GpuTraining = await gpuTraining();
+    return GpuTraining.webgpu(files[0], files[1], files[2], files[3], json, weights);
+  }
+  return Training.cpu(files[0], files[1], files[2], files[3], json, weights);
+}
+
+// Seconds of a second training step (the first compiles shaders or warms caches).
+async function timeSteps(backend, settings) {
+  const trial = await open(backend, { ...settings, epochs: 1 }, undefined);
+  try {
+    await trial.step();
+    const started = performance.now();
+    await trial.step();
+    return (performance.now() - started) / 1000;
+  } finally {
+    trial.free();
+  }
+}
+
+// Which backend a run uses: the user's choice, else WebGPU on a hardware adapter, the CPU
+// without one, and on a software adapter whichever trains faster, timed here.
+async function chooseBackend(choice, settings) {
+  const adapter = await adapterPromise;
+  if (choice === 'cpu') return { backend: 'cpu', why: 'chosen' };
+  if (!adapter) {
+    return { backend: 'cpu', why: choice === 'webgpu' ? 'WebGPU is not available in this browser' : 'no WebGPU adapter' };
+  }
+  if (choice === 'webgpu' || !adapter.fallback) return { backend: 'webgpu', why: describe(adapter) };
+  post({ type: 'probing', adapter: describe(adapter) });
+  const cpu = await timeSteps('cpu', settings);
+  const gpu = await timeSteps('webgpu', settings);
+  const backend = gpu < cpu ? 'webgpu' : 'cpu';
+  return { backend, why: `timed a step: CPU ${cpu.toFixed(2)} s, ${describe(adapter)} ${gpu.toFixed(2)} s` };
 }
 
 // Trains with `settings`; from a checkpoint's weights when `weights` is given.
 async function train(settings, weights) {
   training?.free();
   training = null;
-  training = Training.cpu(files[0], files[1], files[2], files[3], JSON.stringify(settings), weights);
-  post({ type: 'started', backend: training.backend(),
+  const { backend, why } = await chooseBackend(settings.backend ?? 'auto', settings);
+  training = await open(backend, settings, weights);
+  post({ type: 'started', backend: backend === 'webgpu' ? 'WebGPU' : 'CPU', why,
          images: training.shownImages(), labels: training.shownLabels() });
   state = 'running';
   lastAccuracy = undefined;

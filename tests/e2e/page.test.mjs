@@ -2,41 +2,26 @@
 // driven by playwright-core. Run by `./build.sh test` (node --test tests/e2e/).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { ROOT, serveAndLaunch } from './browser.mjs';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
-const PORT = 8700 + Math.floor(Math.random() * 200);
-const URL_ = `http://127.0.0.1:${PORT}/`;
 const ARTIFACTS = join(ROOT, 'artifacts');
 
-let server, browser, page;
+let session, page;
 const consoleErrors = [];
 
 before(async () => {
-  server = spawn('python3', ['-m', 'http.server', '--bind', '127.0.0.1', '--directory', join(ROOT, 'www'), String(PORT)],
-                 { stdio: 'ignore' });
-  for (let i = 0; i < 50; i++) {
-    try { if ((await fetch(URL_)).ok) break; } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking',
-           '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
-  });
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  session = await serveAndLaunch();
+  page = await session.browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(`${m.text()} (${m.location().url})`); });
   page.on('pageerror', (e) => consoleErrors.push(e.message));
-  await page.goto(URL_);
+  await page.goto(session.url);
 });
 
 after(async () => {
-  await browser?.close();
-  server?.kill();
+  await session?.close();
 });
 
 const status = () => page.locator('#status').textContent();
@@ -87,7 +72,9 @@ test('out-of-range settings are refused next to the form', async () => {
 test('Train runs steps and plots them; Pause stops the step counter', async () => {
   await page.fill('input[name=epochs]', '2');
   await page.fill('input[name=limit]', '1280');   // 10 steps an epoch
+  await page.selectOption('select[name=backend]', 'cpu');
   await page.click('#start');
+  await page.waitForFunction(() => document.querySelector('#device-note').textContent.startsWith('Training on CPU'));
   await page.waitForFunction(() => /step (\d+)\//.exec(document.querySelector('#status').textContent)?.[1] >= 3,
                              null, { timeout: 120_000 });
   await page.click('#pause');
@@ -117,5 +104,27 @@ test('after a reload the page offers to continue from the last epoch, and does',
                              null, { timeout: 300_000 });
   assert.match(await page.locator('#status').textContent(), /epoch 2\/2/);
   assert.match(await page.locator('#model-info').textContent(), /After epoch 2/);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: join(ARTIFACTS, 'page-phone-width.png'), fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 800 });
+  assert.deepEqual(consoleErrors, []);
+});
+
+test('on a software WebGPU adapter, automatic times both devices and says which it took', async () => {
+  // Headless Chromium here offers SwiftShader, a fallback adapter: the page must time a step on
+  // it and on the CPU (which loads and runs the WebGPU bundle) and report both.
+  await page.reload();
+  await page.waitForFunction(() => document.querySelector('#device-note').textContent.includes('software'),
+                             null, { timeout: 60_000 });
+  await page.fill('input[name=epochs]', '1');
+  await page.fill('input[name=limit]', '256');
+  await page.selectOption('select[name=backend]', 'auto');
+  await page.click('#start');
+  await page.waitForFunction(() => document.querySelector('#device-note').textContent.startsWith('Training on'),
+                             null, { timeout: 300_000 });
+  const note = await page.locator('#device-note').textContent();
+  assert.match(note, /timed a step: CPU \d+\.\d\d s, WebGPU \(.*software fallback\) \d+\.\d\d s/);
+  await page.waitForFunction(() => /done|stopped/.test(document.querySelector('#status').textContent),
+                             null, { timeout: 300_000 });
   assert.deepEqual(consoleErrors, []);
 });

@@ -1,0 +1,26 @@
+// Serves www/ on loopback and launches Debian's headless Chromium, for the page tests and the
+// browser benchmark. WebGPU needs --enable-unsafe-webgpu (here it is SwiftShader, a software
+// adapter); the network flags keep Chromium from calling out at start.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const ROOT = new URL('../../', import.meta.url).pathname;
+
+export async function serveAndLaunch() {
+  const port = 8700 + Math.floor(Math.random() * 200);
+  const url = `http://127.0.0.1:${port}/`;
+  const server = spawn('python3', ['-m', 'http.server', '--bind', '127.0.0.1', '--directory', join(ROOT, 'www'),
+                                   String(port)], { stdio: 'ignore' });
+  for (let i = 0; i < 50; i++) {
+    try { if ((await fetch(url)).ok) break; } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking',
+           '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
+  });
+  const close = async () => { await browser.close(); server.kill(); };
+  return { url, browser, close };
+}

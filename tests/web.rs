@@ -1,0 +1,123 @@
+//! In the browser (wasm-bindgen-test in headless Chromium, run by `./build.sh test`): WebGPU
+//! comes up, training works on WebGPU and on `flex`, both compute the same model, and the page's
+//! bindings refuse what they should.
+#![cfg(all(target_arch = "wasm32", feature = "webgpu"))]
+
+mod common;
+
+use std::cell::RefCell;
+
+use burn::tensor::wgpu::WgpuBackend;
+use burn::tensor::{Device, Distribution, Tensor};
+use kindling::model::ModelConfig;
+use kindling::training::{Trainer, TrainingConfig};
+use kindling::web::{prepare_image, Predictor};
+use kindling::weights::{self, WeightsHeader};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const SHIPPED: &[u8] = include_bytes!("../weights/mnist-cnn.kndl");
+
+thread_local! {
+    // burn registers one WebGPU device per page; every test shares it.
+    static WEBGPU: RefCell<Option<Device>> = const { RefCell::new(None) };
+}
+
+async fn webgpu() -> Device {
+    if let Some(device) = WEBGPU.with(|d| d.borrow().clone()) {
+        return device;
+    }
+    let device = Device::wgpu_options()
+        .graphics_api(WgpuBackend::WebGpu)
+        .init_async()
+        .await
+        .expect("a WebGPU adapter (Chromium runs with --enable-unsafe-webgpu)");
+    WEBGPU.with(|d| *d.borrow_mut() = Some(device.clone()));
+    device
+}
+
+/// The loss of a few steps on one fixed batch of ten toy images.
+async fn losses(device: &Device, steps: usize) -> Vec<f32> {
+    let config = TrainingConfig::new().with_batch_size(10).with_seed(7);
+    let mut trainer = Trainer::new(config, common::toy_dataset(10), device).unwrap();
+    let mut losses = Vec::new();
+    for _ in 0..steps {
+        losses.push(trainer.step().await.unwrap().loss);
+    }
+    losses
+}
+
+#[wasm_bindgen_test]
+async fn loss_falls_on_webgpu() {
+    let losses = losses(&webgpu().await, 4).await;
+    assert!(losses.iter().all(|l| l.is_finite()), "{losses:?}");
+    assert!(losses[3] < losses[0], "loss did not fall on WebGPU: {losses:?}");
+}
+
+#[wasm_bindgen_test]
+async fn loss_falls_on_flex() {
+    let losses = losses(&Device::flex(), 4).await;
+    assert!(losses[3] < losses[0], "loss did not fall on flex: {losses:?}");
+}
+
+#[wasm_bindgen_test]
+async fn webgpu_and_flex_compute_the_same_forward_pass() {
+    // The same weights (through a weights file) and input on both devices.
+    let flex = Device::flex();
+    let model = ModelConfig::new().init(&flex);
+    let header = WeightsHeader::new(ModelConfig::new(), Default::default(), "mnist", 0, None);
+    let bytes = weights::to_bytes(&model, &header).unwrap();
+    let gpu = webgpu().await;
+    let (on_gpu, _) = weights::from_bytes(&bytes, &gpu).unwrap();
+    let input = Tensor::<4>::random([4, 1, 28, 28], Distribution::Default, &flex);
+    let values = input.to_data();
+    let cpu_out = model.forward(input).into_data();
+    let gpu_out = on_gpu
+        .forward(Tensor::from_data(values, &gpu))
+        .into_data_async()
+        .await
+        .unwrap();
+    let worst = cpu_out
+        .iter::<f32>()
+        .zip(gpu_out.iter::<f32>())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-4, "WebGPU and flex differ by {worst}");
+}
+
+/// A drawn "1": a dark vertical bar on white RGBA paper.
+fn drawn_one() -> Vec<u8> {
+    let (w, h) = (100, 100);
+    let mut rgba = vec![255u8; w * h * 4];
+    for y in 20..80 {
+        for x in 45..55 {
+            rgba[(y * w + x) * 4..][..3].fill(20);
+        }
+    }
+    rgba
+}
+
+#[wasm_bindgen_test]
+fn a_drawing_gets_probabilities_that_sum_to_one() {
+    let predictor = Predictor::new(SHIPPED).unwrap();
+    let input = prepare_image(&drawn_one(), 100, 100).unwrap();
+    let probabilities = predictor.predict(&input).unwrap();
+    let sum: f32 = probabilities.iter().sum();
+    assert!((sum - 1.0).abs() < 1e-4, "probabilities sum to {sum}");
+    let best = (0..10).max_by(|&a, &b| probabilities[a].total_cmp(&probabilities[b]));
+    assert_eq!(best, Some(1), "{probabilities:?}");
+}
+
+#[wasm_bindgen_test]
+fn a_damaged_weights_file_is_refused_and_the_model_stays() {
+    let mut predictor = Predictor::new(SHIPPED).unwrap();
+    let input = prepare_image(&drawn_one(), 100, 100).unwrap();
+    let before = predictor.predict(&input).unwrap();
+    let mut damaged = SHIPPED.to_vec();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 0xff;
+    assert!(predictor.load(&damaged).is_err());
+    assert!(predictor.load(&SHIPPED[..100]).is_err());
+    assert_eq!(predictor.predict(&input).unwrap(), before);
+}

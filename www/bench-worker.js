@@ -1,0 +1,51 @@
+// `./build.sh bench` in the browser: times training steps of the reference model (batch 128)
+// on one backend, and single-image inference on the CPU. Driven by tests/e2e/bench.mjs.
+import init, { Predictor, Training } from './pkg/cpu/kindling.js';
+import { loadMnist } from './mnist.js';
+
+const SETTINGS = { epochs: 1, batch_size: 128, learning_rate: 0.001, seed: 42, limit: 0 };
+
+async function open(backend, files) {
+  const json = JSON.stringify(SETTINGS);
+  if (backend === 'cpu') return Training.cpu(...files, json, undefined);
+  const gpu = await import('./pkg/gpu/kindling.js');
+  await gpu.default();
+  return gpu.Training.webgpu(...files, json, undefined);
+}
+
+async function timeTraining(backend, steps, files) {
+  const training = await open(backend, files);
+  let started = performance.now();
+  await training.step();
+  const first = (performance.now() - started) / 1000;
+  await training.step();
+  started = performance.now();
+  for (let i = 0; i < steps; i++) await training.step();
+  const perStep = (performance.now() - started) / 1000 / steps;
+  training.free();
+  return { first, perStep };
+}
+
+async function timeInference(files) {
+  const weights = new Uint8Array(await (await fetch('pkg/mnist-cnn.kndl')).arrayBuffer());
+  const predictor = new Predictor(weights);
+  const image = files[2].subarray(16, 16 + 784);   // the first test digit
+  for (let i = 0; i < 20; i++) predictor.predict(image);
+  const runs = 200, started = performance.now();
+  for (let i = 0; i < runs; i++) predictor.predict(image);
+  return (performance.now() - started) / runs;
+}
+
+self.onmessage = async ({ data }) => {
+  try {
+    await init();
+    const { files } = await loadMnist();
+    const result = { inferenceMs: await timeInference(files) };
+    for (const [backend, steps] of Object.entries(data.steps)) {
+      result[backend] = await timeTraining(backend, steps, files);
+    }
+    self.postMessage(result);
+  } catch (error) {
+    self.postMessage({ error: error.message ?? String(error) });
+  }
+};
