@@ -322,8 +322,9 @@ thread_local! {
     static WEBGPU: RefCell<Option<Device>> = const { RefCell::new(None) };
 }
 
+/// The worker's (or page's) WebGPU device, created on the first call.
 #[cfg(feature = "webgpu")]
-async fn webgpu_device() -> Result<Device, JsError> {
+pub async fn webgpu_device() -> Result<Device, JsError> {
     use burn::tensor::wgpu::WgpuBackend;
     if let Some(device) = WEBGPU.with(|d| d.borrow().clone()) {
         return Ok(device);

@@ -5,13 +5,10 @@
 
 mod common;
 
-use std::cell::RefCell;
-
-use burn::tensor::wgpu::WgpuBackend;
 use burn::tensor::{Device, Distribution, Tensor};
 use kindling::model::ModelConfig;
 use kindling::training::{Trainer, TrainingConfig};
-use kindling::web::{prepare_image, Predictor};
+use kindling::web::{prepare_image, webgpu_device, Predictor};
 use kindling::weights::{self, WeightsHeader};
 use wasm_bindgen_test::*;
 
@@ -19,22 +16,10 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 const SHIPPED: &[u8] = include_bytes!("../weights/mnist-cnn.kndl");
 
-thread_local! {
-    // burn registers one WebGPU device per page; every test shares it.
-    static WEBGPU: RefCell<Option<Device>> = const { RefCell::new(None) };
-}
-
 async fn webgpu() -> Device {
-    if let Some(device) = WEBGPU.with(|d| d.borrow().clone()) {
-        return device;
-    }
-    let device = Device::wgpu_options()
-        .graphics_api(WgpuBackend::WebGpu)
-        .init_async()
+    webgpu_device()
         .await
-        .expect("a WebGPU adapter (Chromium runs with --enable-unsafe-webgpu)");
-    WEBGPU.with(|d| *d.borrow_mut() = Some(device.clone()));
-    device
+        .expect("a WebGPU adapter (Chromium runs with --enable-unsafe-webgpu)")
 }
 
 /// The loss of a few steps on one fixed batch of ten toy images.

@@ -162,6 +162,13 @@ trainer.onerror = (event) => {
   $('status').textContent = `The training worker failed: ${event.message ?? 'unknown error'}. Reload the page to start again.`;
 };
 
+// A 28×28 grayscale image (one byte a pixel) as canvas pixels.
+function grayImage(pixels) {
+  const image = new ImageData(28, 28);
+  pixels.forEach((v, p) => image.data.set([v, v, v, 255], p * 4));
+  return image;
+}
+
 function drawGrid(predictions) {
   const grid = $('grid');
   grid.replaceChildren();
@@ -169,12 +176,7 @@ function drawGrid(predictions) {
     const figure = document.createElement('figure');
     const canvas = document.createElement('canvas');
     canvas.width = canvas.height = 28;
-    const image = new ImageData(28, 28);
-    for (let p = 0; p < 784; p++) {
-      const v = testImages[i * 784 + p];
-      image.data.set([v, v, v, 255], p * 4);
-    }
-    canvas.getContext('2d').putImageData(image, 0, 0);
+    canvas.getContext('2d').putImageData(grayImage(testImages.subarray(i * 784, (i + 1) * 784)), 0, 0);
     const caption = document.createElement('figcaption');
     const wrong = predicted !== testLabels[i];
     caption.textContent = wrong ? `${predicted} (${testLabels[i]})` : `${predicted}`;
@@ -222,9 +224,7 @@ function showPrediction(data) {
   }
   const input = $('input28').getContext('2d');
   if (!data) { input.clearRect(0, 0, 28, 28); $('prediction').textContent = 'Draw a digit above.'; return; }
-  const image = new ImageData(28, 28);
-  data.input.forEach((v, p) => image.data.set([v, v, v, 255], p * 4));
-  input.putImageData(image, 0, 0);
+  input.putImageData(grayImage(data.input), 0, 0);
   const best = data.probabilities.indexOf(Math.max(...data.probabilities));
   $('prediction').textContent = `It reads ${best} (${(data.probabilities[best] * 100).toFixed(1)}%, ${data.ms.toFixed(1)} ms)`;
 }

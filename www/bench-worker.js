@@ -1,20 +1,13 @@
 // `./build.sh bench` in the browser: times training steps of the reference model (batch 128)
 // on one backend, and single-image inference on the CPU. Driven by tests/e2e/bench.mjs.
-import init, { Predictor, Training } from './pkg/cpu/kindling.js';
+import init, { Predictor } from './pkg/cpu/kindling.js';
+import { openTraining } from './backends.js';
 import { loadMnist } from './mnist.js';
 
 const SETTINGS = { epochs: 1, batch_size: 128, learning_rate: 0.001, seed: 42, limit: 0 };
 
-async function open(backend, files) {
-  const json = JSON.stringify(SETTINGS);
-  if (backend === 'cpu') return Training.cpu(...files, json, undefined);
-  const gpu = await import('./pkg/gpu/kindling.js');
-  await gpu.default();
-  return gpu.Training.webgpu(...files, json, undefined);
-}
-
 async function timeTraining(backend, steps, files) {
-  const training = await open(backend, files);
+  const training = await openTraining(backend, files, SETTINGS, undefined);
   let started = performance.now();
   await training.step();
   const first = (performance.now() - started) / 1000;

@@ -2,18 +2,9 @@
 // yields to its event loop between steps, so Pause and Stop act within one step; the page only
 // draws what it posts. After each epoch it posts a checkpoint the page keeps in IndexedDB.
 // Messages: see README.md in this folder.
-import init, { Training } from './pkg/cpu/kindling.js';
+import init from './pkg/cpu/kindling.js';
+import { openTraining } from './backends.js';
 import { loadMnist } from './mnist.js';
-
-// The WebGPU bundle (≈ 4× larger) is fetched only when a run uses WebGPU.
-let gpuModule = null;
-async function gpuTraining() {
-  if (!gpuModule) {
-    gpuModule = await import('./pkg/gpu/kindling.js');
-    await gpuModule.default();
-  }
-  return gpuModule.Training;
-}
 
 // Send the predictor fresh weights this often, so drawings use the model being trained.
 const WEIGHTS_EVERY_MS = 2000;
@@ -44,18 +35,11 @@ async function findAdapter() {
     return null;
   }
 }
+const describe = (a) => `WebGPU (${[a.vendor, a.architecture].filter(Boolean).join(' ')}${a.fallback ? ', software fallback' : ''})`;
 const adapterPromise = findAdapter();
 adapterPromise.then((adapter) => post({ type: 'adapter', adapter: adapter && describe(adapter), fallback: adapter?.fallback }));
-const describe = (a) => `WebGPU (${[a.vendor, a.architecture].filter(Boolean).join(' ')}${a.fallback ? ', software fallback' : ''})`;
 
-async function open(backend, settings, weights) {
-  const json = JSON.stringify(settings);
-  if (backend === 'webgpu') {
-    const GpuTraining = await gpuTraining();
-    return GpuTraining.webgpu(files[0], files[1], files[2], files[3], json, weights);
-  }
-  return Training.cpu(files[0], files[1], files[2], files[3], json, weights);
-}
+const open = (backend, settings, weights) => openTraining(backend, files, settings, weights);
 
 // Seconds of a second training step (the first compiles shaders or warms caches).
 async function timeSteps(backend, settings) {
@@ -96,23 +80,23 @@ async function train(settings, weights) {
          images: training.shownImages(), labels: training.shownLabels() });
   state = 'running';
   lastAccuracy = undefined;
-  let lastWeights = performance.now();
-  let started = performance.now(), samplesAtStart = 0, samplesSeen = 0;
+  const started = performance.now();
+  let lastWeights = started;
   while (state === 'running' || state === 'paused') {
     if (state === 'paused') { await new Promise((resolve) => setTimeout(resolve, 50)); continue; }
     const report = JSON.parse(await training.step());
-    samplesSeen = report.samples_seen;
     const seconds = (performance.now() - started) / 1000;
-    post({ type: 'step', ...report, samplesPerSec: (samplesSeen - samplesAtStart) / seconds });
+    post({ type: 'step', ...report, samplesPerSec: report.samples_seen / seconds });
+    let bytes = null;   // the weights file, written at most once a step
     if (report.epoch_done) {
       const evaluation = JSON.parse(await training.evaluate());
       lastAccuracy = evaluation.accuracy;
       post({ type: 'epoch', epoch: report.epoch, ...evaluation });
-      const bytes = training.save(lastAccuracy);
-      post({ type: 'checkpoint', epoch: report.epoch, accuracy: lastAccuracy, bytes }, [bytes.buffer]);
+      bytes = training.save(lastAccuracy);
+      post({ type: 'checkpoint', epoch: report.epoch, accuracy: lastAccuracy, bytes: bytes.slice() });
     }
     if (report.finished || performance.now() - lastWeights > WEIGHTS_EVERY_MS) {
-      const bytes = training.save(lastAccuracy);
+      bytes ??= training.save(lastAccuracy);
       post({ type: 'weights', bytes }, [bytes.buffer]);
       lastWeights = performance.now();
     }

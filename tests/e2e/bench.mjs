@@ -9,7 +9,7 @@ import { ROOT, serveAndLaunch } from './browser.mjs';
 // Everything the page fetches before it can answer a drawing: the page, its modules, the
 // prediction worker, the CPU bundle and the shipped weights (MNIST is fetched only to train).
 const FIRST_PREDICTION = [
-  'index.html', 'style.css', 'app.js', 'chart.js', 'pad.js', 'store.js', 'mnist.js',
+  'index.html', 'style.css', 'app.js', 'chart.js', 'pad.js', 'store.js', 'mnist.js', 'backends.js',
   'vendor/uPlot.esm.js', 'vendor/uPlot.min.css', 'predict-worker.js', 'train-worker.js',
   'pkg/cpu/kindling.js', 'pkg/cpu/kindling_bg.wasm', 'pkg/mnist-cnn.kndl',
 ];
