@@ -95,14 +95,20 @@ ensure_vendor() {
 }
 
 # The CPU bundle the page loads first: burn's flex backend with wasm SIMD.
+# wasm-bindgen's JS glue for the page, without the function names (a tenth of the CPU bundle):
+# a panic still prints its message and Rust location.
+bindgen() {
+    "$TOOLS/bin/wasm-bindgen" --target web --remove-name-section --remove-producers-section \
+        --out-dir "$2" --out-name kindling "$1"
+}
+
 build_wasm() {
     ensure_wasm_tools
     say "building the browser bundle (wasm, CPU backend)"
     CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128" \
         cargo build --lib --target wasm32-unknown-unknown --profile wasm \
         --no-default-features --features web
-    "$TOOLS/bin/wasm-bindgen" --target web --out-dir "$ROOT/www/pkg/cpu" --out-name kindling \
-        "$ROOT/target/wasm32-unknown-unknown/wasm/kindling.wasm"
+    bindgen "$ROOT/target/wasm32-unknown-unknown/wasm/kindling.wasm" "$ROOT/www/pkg/cpu"
     cp "$ROOT/weights/mnist-cnn.kndl" "$ROOT/www/pkg/"
     # The WebGPU bundle, fetched by the page only for a run on WebGPU. Its own target folder:
     # burn's crates build with other features, and each bundle keeps its cache.
@@ -110,8 +116,7 @@ build_wasm() {
     CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128" \
         cargo build --lib --target wasm32-unknown-unknown --profile wasm \
         --no-default-features --features webgpu --target-dir "$ROOT/target/webgpu"
-    "$TOOLS/bin/wasm-bindgen" --target web --out-dir "$ROOT/www/pkg/gpu" --out-name kindling \
-        "$ROOT/target/webgpu/wasm32-unknown-unknown/wasm/kindling.wasm"
+    bindgen "$ROOT/target/webgpu/wasm32-unknown-unknown/wasm/kindling.wasm" "$ROOT/www/pkg/gpu"
 }
 
 # Debian's Chromium for the page tests, and playwright-core (pinned in package-lock.json) to drive it.

@@ -49,6 +49,13 @@ enum Command {
         #[arg(required = true)]
         images: Vec<PathBuf>,
     },
+    /// Re-save a weights file in another number format (f16 halves it).
+    Convert {
+        input: PathBuf,
+        output: PathBuf,
+        #[arg(long, value_enum)]
+        precision: weights::Precision,
+    },
     /// The layers, their output shapes, parameters and FLOPs per image.
     Info,
     /// Time training steps and inference on the full training set.
@@ -103,6 +110,11 @@ fn main() -> ExitCode {
         Command::Train(args) => train(args),
         Command::Eval { model, data } => eval(model.as_deref(), &data),
         Command::Predict { model, images } => predict(model.as_deref(), &images),
+        Command::Convert {
+            input,
+            output,
+            precision,
+        } => convert(&input, &output, precision),
         Command::Info => {
             info();
             Ok(())
@@ -219,6 +231,24 @@ fn load_model(
         Some(path) => format!("{}: {e}", path.display()),
         None => format!("the shipped weights: {e}"),
     })
+}
+
+fn convert(input: &Path, output: &Path, precision: weights::Precision) -> CliResult {
+    let (model, header) = weights::load(input, &Device::flex()).map_err(|e| e.to_string())?;
+    let header = weights::WeightsHeader {
+        precision,
+        ..header
+    };
+    weights::save(output, &model, &header).map_err(|e| e.to_string())?;
+    let size = |path: &Path| std::fs::metadata(path).map_or(0, |m| m.len());
+    println!(
+        "{} ({} bytes) → {} ({} bytes, {precision:?})",
+        input.display(),
+        size(input),
+        output.display(),
+        size(output)
+    );
+    Ok(())
 }
 
 fn eval(model_path: Option<&Path>, data: &Path) -> CliResult {

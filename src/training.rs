@@ -149,6 +149,8 @@ pub struct Trainer {
     config: TrainingConfig,
     device: Device,
     model: Model,
+    /// The weights before the last update: the last ones whose loss was seen to be sane.
+    previous: Option<Model>,
     optimizer: ModuleOptimizer,
     train: Dataset,
     order: Vec<usize>,
@@ -184,6 +186,7 @@ impl Trainer {
         Self {
             optimizer: AdamConfig::new().init(),
             model: model.to_device(&device).train(),
+            previous: None,
             config,
             device,
             train,
@@ -225,7 +228,9 @@ impl Trainer {
     }
 
     /// One optimizer step on the next batch. The loss is read back (awaited) so divergence is
-    /// caught at the step where it happens; the weights are then left as they were before it.
+    /// caught at the step where it shows. That loss was computed with the weights the previous
+    /// step made, so the model goes back to the weights before that step: the last ones whose
+    /// loss was sane.
     pub async fn step(&mut self) -> Result<StepReport, TrainError> {
         let size = self.config.batch_size;
         let start = self.batch * size;
@@ -260,14 +265,16 @@ impl Trainer {
             epoch_done: end == self.order.len(),
         };
         if !loss.is_finite() || loss > DIVERGED_LOSS {
-            // The model keeps the weights from before this step: the last good ones.
+            if let Some(previous) = self.previous.take() {
+                self.model = previous;
+            }
             return Err(TrainError::Diverged {
                 epoch: report.epoch,
                 step: report.step,
                 loss,
             });
         }
-        self.model = updated;
+        self.previous = Some(std::mem::replace(&mut self.model, updated));
         self.samples_seen = report.samples_seen;
         self.batch += 1;
         if report.epoch_done {

@@ -20,7 +20,7 @@ use crate::data::{Dataset, Split, IMAGE_PIXELS};
 use crate::inference;
 use crate::model::Model;
 use crate::preprocess;
-use crate::training::{evaluate, Trainer, TrainingConfig};
+use crate::training::{evaluate, TrainError, Trainer, TrainingConfig};
 use crate::weights::{self, WeightsHeader};
 
 #[wasm_bindgen(start)]
@@ -30,6 +30,18 @@ fn start() {
 
 fn js_error(e: impl Display) -> JsError {
     JsError::new(&e.to_string())
+}
+
+/// A training error whose `name` says what kind it is, so the worker can tell a diverged run
+/// ("Diverged": the weights from before the step are kept) from a failed device ("DeviceError").
+fn training_error(e: TrainError) -> JsValue {
+    let error = js_sys::Error::new(&e.to_string());
+    error.set_name(match e {
+        TrainError::Diverged { .. } => "Diverged",
+        TrainError::Device(_) => "DeviceError",
+        TrainError::Config(_) | TrainError::EmptyData => "SettingsError",
+    });
+    error.into()
 }
 
 fn json(value: &impl Serialize) -> String {
@@ -234,8 +246,8 @@ impl Training {
         self.backend.clone()
     }
 
-    /// Runs one optimizer step; resolves to the step report as JSON. A diverging loss
-    /// rejects with a message, and the model keeps the weights from before that step.
+    /// Runs one optimizer step; resolves to the step report as JSON. A diverging loss rejects
+    /// with an error named "Diverged", and the model keeps the weights from before that step.
     pub fn step(&self) -> js_sys::Promise {
         let cell = self.trainer.clone();
         future_to_promise(async move {
@@ -247,7 +259,7 @@ impl Training {
             let finished = trainer.finished();
             let epochs = trainer.config().epochs;
             *cell.borrow_mut() = Some(trainer);
-            let report = result.map_err(js_error)?;
+            let report = result.map_err(training_error)?;
             Ok(JsValue::from(json(&StepJson {
                 epoch: report.epoch,
                 step: report.step,
@@ -275,7 +287,7 @@ impl Training {
             };
             let evaluation = evaluate(&model, &test, normalization, &device)
                 .await
-                .map_err(js_error)?;
+                .map_err(training_error)?;
             let shown = evaluation.predictions.len().min(SHOWN);
             Ok(JsValue::from(json(&EvaluationJson {
                 loss: evaluation.loss,
@@ -285,21 +297,31 @@ impl Training {
         })
     }
 
-    /// The current weights as a weights file (with the test accuracy when known).
-    pub fn save(&self, test_accuracy: Option<f32>) -> Result<Vec<u8>, JsError> {
-        let trainer = self.trainer.borrow();
-        let trainer = trainer
-            .as_ref()
-            .ok_or_else(|| JsError::new("a step is running"))?;
-        let config = trainer.config();
-        let header = WeightsHeader::new(
-            config.model.clone(),
-            config.normalization,
-            "mnist",
-            trainer.epochs_done(),
-            test_accuracy,
-        );
-        weights::to_bytes(&trainer.model(), &header).map_err(js_error)
+    /// The current weights as a weights file (with the test accuracy when known); resolves to
+    /// a `Uint8Array`. Asynchronous because WebGPU reads back asynchronously.
+    pub fn save(&self, test_accuracy: Option<f32>) -> js_sys::Promise {
+        let cell = self.trainer.clone();
+        future_to_promise(async move {
+            let (model, header) = {
+                let trainer = cell.borrow();
+                let trainer = trainer
+                    .as_ref()
+                    .ok_or_else(|| JsError::new("a step is running"))?;
+                let config = trainer.config();
+                let header = WeightsHeader::new(
+                    config.model.clone(),
+                    config.normalization,
+                    "mnist",
+                    trainer.epochs_done(),
+                    test_accuracy,
+                );
+                (trainer.model(), header)
+            };
+            let bytes = weights::to_bytes_async(&model, &header)
+                .await
+                .map_err(js_error)?;
+            Ok(js_sys::Uint8Array::from(&bytes[..]).into())
+        })
     }
 
     /// The first test images (28×28 each, concatenated) and their labels, for the grid.

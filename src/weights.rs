@@ -4,11 +4,12 @@
 //!
 //! Layout: `KNDL` · format version (u32 LE) · header length (u32 LE) · header JSON · record.
 
+use std::collections::HashMap;
 use std::path::Path;
 
-use burn::module::Module;
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::store::ModuleRecord;
-use burn::tensor::{Bytes, Device};
+use burn::tensor::{Bytes, DType, Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use crate::data::Normalization;
@@ -32,9 +33,26 @@ pub struct WeightsHeader {
     pub epochs: usize,
     /// Test accuracy (0–1) when the file was written, if measured.
     pub test_accuracy: Option<f32>,
+    /// How the record stores each weight. Loading always gives f32 weights.
+    #[serde(default)]
+    pub precision: Precision,
     /// FNV-1a 64 of the record bytes that follow the header.
     pub record_checksum: u64,
     pub record_len: usize,
+}
+
+/// The number format of the stored weights.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "native", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// Exactly the trained weights.
+    #[default]
+    F32,
+    /// Half the file, for the pretrained weights the page downloads before its first
+    /// prediction. Rounded to f16, the shipped model's test accuracy and loss are unchanged
+    /// (99.20 %, 0.0256: `kindling eval`).
+    F16,
 }
 
 impl WeightsHeader {
@@ -52,6 +70,7 @@ impl WeightsHeader {
             dataset: dataset.to_string(),
             epochs,
             test_accuracy,
+            precision: Precision::F32,
             record_checksum: 0,
             record_len: 0,
         }
@@ -112,10 +131,14 @@ impl std::fmt::Display for WeightsError {
 
 impl std::error::Error for WeightsError {}
 
-/// Serialises `model` with a header describing it. The header's checksum fields are filled here.
+/// Serialises `model`, in the header's precision, with a header describing it. The header's
+/// checksum fields are filled here.
 pub fn to_bytes(model: &Model, header: &WeightsHeader) -> Result<Vec<u8>, WeightsError> {
+    let model = match header.precision {
+        Precision::F32 => model.clone(),
+        Precision::F16 => model.clone().map(&mut CastTo(DType::F16)),
+    };
     let record = model
-        .clone()
         .into_record()
         .into_bytes()
         .map_err(|e| WeightsError::Record(e.to_string()))?;
@@ -132,6 +155,49 @@ pub fn to_bytes(model: &Model, header: &WeightsHeader) -> Result<Vec<u8>, Weight
     out.extend_from_slice(&json);
     out.extend_from_slice(&record);
     Ok(out)
+}
+
+/// [`to_bytes`] for a model on any device. The weights are read back asynchronously first:
+/// WebGPU in a browser cannot read a tensor synchronously, which `to_bytes` would.
+pub async fn to_bytes_async(model: &Model, header: &WeightsHeader) -> Result<Vec<u8>, WeightsError> {
+    to_bytes(&read_to_cpu(model).await?, header)
+}
+
+/// A copy of `model` on the CPU, its weights read back with `into_data_async`.
+async fn read_to_cpu(model: &Model) -> Result<Model, WeightsError> {
+    /// Every float parameter, flattened to one rank so they fit one list, with its shape.
+    struct Collect(Vec<(ParamId, Tensor<1>, Vec<usize>)>);
+    impl ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let tensor = param.val();
+            let shape = tensor.dims().to_vec();
+            self.0.push((param.id, tensor.reshape([-1]), shape));
+        }
+    }
+    /// Puts the read values back in place of the parameters, on the CPU.
+    struct Replace(HashMap<ParamId, TensorData>, Device);
+    impl ModuleMapper for Replace {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            let data = self.0.remove(&param.id).expect("every parameter was read");
+            param.map(|_| Tensor::from_data(data, &self.1))
+        }
+    }
+
+    let mut params = Collect(Vec::new());
+    model.visit(&mut params);
+    let mut values = HashMap::new();
+    for (id, flat, shape) in params.0 {
+        let data = flat
+            .into_data_async()
+            .await
+            .map_err(|e| WeightsError::Record(format!("reading the weights back failed: {e:?}")))?;
+        let data = data
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .map_err(|e| WeightsError::Record(format!("{e:?}")))?;
+        values.insert(id, TensorData::new(data, shape));
+    }
+    Ok(model.clone().map(&mut Replace(values, Device::flex())))
 }
 
 /// Reads only the header, checking the file's frame and checksum but building no model.
@@ -186,7 +252,8 @@ pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<(Model, WeightsHeader
     let (header, record) = read_header(bytes)?;
     header.model.validate().map_err(WeightsError::BadHeader)?;
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(record.to_vec()))
-        .map_err(|e| WeightsError::Record(e.to_string()))?;
+        .map_err(|e| WeightsError::Record(e.to_string()))?
+        .cast_to_module_dtype();
     let model = header
         .model
         .init(device)
@@ -220,6 +287,15 @@ pub fn load(path: &Path, device: &Device) -> Result<(Model, WeightsHeader), Weig
     let bytes =
         std::fs::read(path).map_err(|e| WeightsError::Io(format!("{}: {e}", path.display())))?;
     from_bytes(&bytes, device)
+}
+
+/// Casts every float parameter of a module to one dtype.
+struct CastTo(DType);
+
+impl ModuleMapper for CastTo {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        param.map(|tensor| tensor.cast(self.0))
+    }
 }
 
 /// FNV-1a, 64 bit: catches flipped or lost bytes; not a defence against tampering.

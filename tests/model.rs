@@ -105,3 +105,29 @@ fn an_overflowing_loss_is_reported_as_divergence() {
     // The last good weights stay: the diverged step's update was not kept.
     assert_eq!(trainer.model().forward(probe).into_data(), before);
 }
+
+#[test]
+fn a_run_that_diverges_later_goes_back_to_the_last_weights_with_a_sane_loss() {
+    // Adam at a learning rate of 10 blows the weights up within a few steps. The step that
+    // sees the huge loss computed it with the weights the step before made, so the model must
+    // go back one more update: to the weights that were in place when the loss was last sane.
+    let config = TrainingConfig::new()
+        .with_batch_size(10)
+        .with_learning_rate(10.0);
+    let mut trainer = Trainer::new(config, common::toy_dataset(40), &Device::flex()).unwrap();
+    let probe = Tensor::<4>::ones([1, 1, 28, 28], &Device::flex());
+    let outputs = |trainer: &Trainer| trainer.model().forward(probe.clone()).into_data();
+    let mut after_each_step = vec![outputs(&trainer)];
+    for step in 1..=20 {
+        match block_on(trainer.step()) {
+            Ok(_) => after_each_step.push(outputs(&trainer)),
+            Err(TrainError::Diverged { .. }) => {
+                assert!(step >= 2, "this check needs a divergence after a good step");
+                assert_eq!(outputs(&trainer), after_each_step[step - 2]);
+                return;
+            }
+            Err(other) => panic!("{other}"),
+        }
+    }
+    panic!("a learning rate of 10 did not diverge in 20 steps");
+}

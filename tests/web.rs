@@ -71,6 +71,28 @@ async fn webgpu_and_flex_compute_the_same_forward_pass() {
     assert!(worst < 1e-4, "WebGPU and flex differ by {worst}");
 }
 
+#[wasm_bindgen_test]
+async fn weights_trained_on_webgpu_save_and_load_on_the_cpu() {
+    // A synchronous read panics on WebGPU in a browser: saving must read back asynchronously.
+    let config = TrainingConfig::new().with_batch_size(10).with_seed(7);
+    let mut trainer = Trainer::new(config, common::toy_dataset(10), &webgpu().await).unwrap();
+    trainer.step().await.unwrap();
+    let model = trainer.model();
+    let header = WeightsHeader::new(ModelConfig::new(), Default::default(), "mnist", 0, None);
+    let bytes = weights::to_bytes_async(&model, &header).await.unwrap();
+    let (on_cpu, _) = weights::from_bytes(&bytes, &Device::flex()).unwrap();
+    let input = Tensor::<4>::ones([1, 1, 28, 28], &Device::flex());
+    let expected = model
+        .forward(Tensor::from_data(input.to_data(), &webgpu().await))
+        .into_data_async()
+        .await
+        .unwrap();
+    let actual = on_cpu.forward(input).into_data();
+    for (a, b) in expected.iter::<f32>().zip(actual.iter::<f32>()) {
+        assert!((a - b).abs() < 1e-4, "{a} on WebGPU, {b} after saving");
+    }
+}
+
 /// A drawn "1": a dark vertical bar on white RGBA paper.
 fn drawn_one() -> Vec<u8> {
     let (w, h) = (100, 100);

@@ -6,7 +6,7 @@ mod common;
 use burn::tensor::{Device, Distribution, Tensor};
 use kindling::data::Normalization;
 use kindling::model::{Model, ModelConfig};
-use kindling::weights::{self, WeightsError, WeightsHeader};
+use kindling::weights::{self, Precision, WeightsError, WeightsHeader};
 
 fn header(model: &ModelConfig) -> WeightsHeader {
     WeightsHeader::new(model.clone(), Normalization::UnitRange, "toy", 0, None)
@@ -49,6 +49,32 @@ fn save_and_load_through_a_file() {
     let (loaded, _) = weights::load(&path, &device).unwrap();
     std::fs::remove_file(&path).unwrap();
     assert_eq!(outputs(&model, &images), outputs(&loaded, &images));
+}
+
+#[test]
+fn half_precision_halves_the_file_and_loads_as_f32_close_to_the_original() {
+    let (device, model, full, images) = fixture();
+    let half_header = WeightsHeader {
+        precision: Precision::F16,
+        ..header(&ModelConfig::new())
+    };
+    let half = weights::to_bytes(&model, &half_header).unwrap();
+    assert!(
+        half.len() * 100 < full.len() * 52,
+        "{} bytes in f16 against {} in f32",
+        half.len(),
+        full.len()
+    );
+    let (loaded, read) = weights::from_bytes(&half, &device).unwrap();
+    assert_eq!(read.precision, Precision::F16);
+    let (expected, actual) = (outputs(&model, &images), outputs(&loaded, &images));
+    assert_ne!(expected, actual, "f16 rounding must change something");
+    for (e, a) in expected.iter().zip(&actual) {
+        assert!((e - a).abs() < 1e-2 * (1.0 + e.abs()), "{e} vs {a}");
+    }
+    // Saved again in f32, the loaded weights are f32 again: the file is the full size.
+    let again = weights::to_bytes(&loaded, &header(&ModelConfig::new())).unwrap();
+    assert_eq!(again.len(), full.len());
 }
 
 /// Every refusal leaves the model in use exactly as it was.

@@ -4,7 +4,7 @@ import { DrawingPad } from './pad.js';
 import { clearCheckpoint, loadCheckpoint, saveCheckpoint } from './store.js';
 
 const $ = (id) => document.getElementById(id);
-const trainer = new Worker('train-worker.js', { type: 'module' });
+let trainer = null;   // the training worker, replaced if it fails (see startTrainer)
 const predictor = new Worker('predict-worker.js', { type: 'module' });
 const chart = new LossChart($('chart'));
 const pad = new DrawingPad($('pad'), () => requestPrediction());
@@ -42,23 +42,24 @@ function readSettings() {
 $('settings').addEventListener('input', readSettings);
 
 // ---- training -------------------------------------------------------------------------------
-let run = null;   // {settings, started, totalSteps}
+let run = null;   // {settings, started, epochOffset, latest: the last weights the worker sent}
 
 function setButtons(state) {
-  const on = { idle: ['start'], loading: [], running: ['pause', 'stop'], paused: ['resume', 'stop'] }[state];
-  for (const id of ['start', 'pause', 'resume', 'stop']) $(id).disabled = !on.includes(id);
+  const on = { idle: ['start', 'reset'], loading: [], running: ['pause', 'stop'], paused: ['resume', 'stop'] }[state];
+  for (const id of ['start', 'pause', 'resume', 'stop', 'reset']) $(id).disabled = !on.includes(id);
 }
 setButtons('loading');
 
 // Starts a run; `from` continues a checkpoint: its weights, for the epochs it had left.
 function startRun(settings, from) {
-  run = { settings, started: performance.now(), epochOffset: from?.epoch ?? 0 };
+  run = { settings, started: performance.now(), epochOffset: from?.epoch ?? 0, latest: null };
   chart.reset();
   $('resume-offer').hidden = true;
+  $('run-error').textContent = '';
   $('status').textContent = 'Starting…';
   $('progress').value = 0;
   setButtons('running');
-  const epochs = settings.epochs - run.epochOffset;
+  const epochs = Math.max(1, settings.epochs - run.epochOffset);
   trainer.postMessage({ type: 'train', settings: { ...settings, epochs }, weights: from?.bytes });
 }
 
@@ -67,33 +68,64 @@ $('start').onclick = () => {
   if (settings) startRun(settings, null);
 };
 
-// A checkpoint left by an earlier visit: offer to continue from it.
+// Weights to continue from: {bytes, epoch (epochs done), accuracy}. Offered after a reload (the
+// last epoch's checkpoint) and after a failed run (the last weights the worker sent).
 let checkpoint = null;
-async function offerCheckpoint() {
-  try { checkpoint = await loadCheckpoint(); } catch { checkpoint = null; }
-  if (!checkpoint || checkpoint.epoch >= checkpoint.settings.epochs) return;
-  $('resume-text').textContent = `A run from ${new Date(checkpoint.savedAt).toLocaleString()} stopped after epoch `
-    + `${checkpoint.epoch} of ${checkpoint.settings.epochs} (test accuracy ${(checkpoint.accuracy * 100).toFixed(2)}%).`;
+function offerToContinue(from, text) {
+  checkpoint = from;
+  $('resume-text').textContent = text;
   $('resume-offer').hidden = false;
 }
-$('continue').onclick = () => {
-  for (const [name, value] of Object.entries(checkpoint.settings)) {
+
+// A checkpoint left by an earlier visit: its settings go in the form, and Continue uses them.
+async function offerCheckpoint() {
+  let saved = null;
+  try { saved = await loadCheckpoint(); } catch { saved = null; }
+  if (!saved || saved.epoch >= saved.settings.epochs) return;
+  for (const [name, value] of Object.entries(saved.settings)) {
     if ($('settings').elements[name]) $('settings').elements[name].value = value;
   }
-  startRun(checkpoint.settings, checkpoint);
+  offerToContinue(saved, `A run from ${new Date(saved.savedAt).toLocaleString()} stopped after epoch `
+    + `${saved.epoch} of ${saved.settings.epochs} (test accuracy ${(saved.accuracy * 100).toFixed(2)}%).`);
+}
+// Continue with the settings in the form (say, a lower learning rate after a diverged run).
+$('continue').onclick = () => {
+  const settings = readSettings();
+  if (settings) startRun(settings, checkpoint);
 };
-$('discard').onclick = async () => { await clearCheckpoint(); $('resume-offer').hidden = true; };
+$('discard').onclick = async () => {
+  $('resume-offer').hidden = true;
+  if (checkpoint?.savedAt) await clearCheckpoint();   // the one kept in this browser
+  checkpoint = null;
+};
 $('pause').onclick = () => trainer.postMessage({ type: 'pause' });
 $('resume').onclick = () => trainer.postMessage({ type: 'resume' });
 $('stop').onclick = () => trainer.postMessage({ type: 'stop' });
 $('download').onclick = () => trainer.postMessage({ type: 'save' });
+
+// Back to a fresh page: default settings, no chart or results, the shipped weights answering.
+// Only between runs (Stop first), and a checkpoint kept in this browser stays.
+$('reset').onclick = () => {
+  run = null;
+  checkpoint = null;
+  $('settings').reset();
+  readSettings();
+  chart.reset();
+  $('progress').value = 0;
+  $('grid').replaceChildren();
+  for (const id of ['run-error', 'weights-error']) $(id).textContent = '';
+  $('resume-offer').hidden = true;
+  $('download').disabled = true;
+  predictor.postMessage({ type: 'reset' });
+  $('status').textContent = 'Reset: the shipped weights answer drawings. Press Train to start a run.';
+};
 
 const formatTime = (s) => (s >= 60 ? `${Math.floor(s / 60)} min ${Math.round(s % 60)} s` : `${Math.round(s)} s`);
 const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
 
 let testImages = null, testLabels = null;
 
-trainer.onmessage = ({ data }) => {
+function onTrainerMessage({ data }) {
   switch (data.type) {
     case 'loading':
       $('status').textContent = `Loading MNIST… ${mb(data.loaded)} of ${mb(data.total)}`;
@@ -102,7 +134,7 @@ trainer.onmessage = ({ data }) => {
     case 'loaded':
       $('status').textContent = `MNIST loaded (${mb(data.total)} gzipped). Press Train.`;
       setButtons('idle');
-      offerCheckpoint();
+      if (!checkpoint) offerCheckpoint();
       break;
     case 'adapter':
       $('device-note').textContent = data.adapter
@@ -138,6 +170,8 @@ trainer.onmessage = ({ data }) => {
       drawGrid(data.predictions);
       break;
     case 'weights':
+      run.latest = { bytes: data.bytes.slice(), epoch: data.epochsDone + run.epochOffset,
+                     where: `epoch ${data.epoch + run.epochOffset}, step ${data.step}` };
       predictor.postMessage({ type: 'weights', bytes: data.bytes }, [data.bytes.buffer]);
       $('download').disabled = false;
       break;
@@ -153,14 +187,38 @@ trainer.onmessage = ({ data }) => {
     case 'stopped': setButtons('idle'); $('status').textContent += ' · stopped'; break;
     case 'error':
       setButtons(testImages || run ? 'idle' : 'loading');
-      $('status').textContent = `Training stopped: ${data.message}`;
+      $('status').textContent += ' · stopped';
+      $('run-error').textContent = data.kind === 'Diverged'
+        ? `${data.message}. The model is back to its last good weights: Continue from them, or Train afresh.`
+        : `Training stopped: ${data.message}`;
+      if (data.kind === 'Diverged' && run.latest) {
+        offerToContinue(run.latest, `Continue from the last good weights (after ${run.latest.where}) with the settings above.`);
+      }
       break;
+    case 'failed': restartTrainer(data.deviceLost ? `The GPU device was lost (${data.deviceLost})` : `Training failed: ${data.message}`); break;
   }
-};
-trainer.onerror = (event) => {
-  setButtons('idle');
-  $('status').textContent = `The training worker failed: ${event.message ?? 'unknown error'}. Reload the page to start again.`;
-};
+}
+
+// The training worker, started again after a failure (a lost GPU device, a crash): nothing of
+// the page is lost, and the last weights it sent are offered to continue from.
+function startTrainer() {
+  trainer = new Worker('train-worker.js', { type: 'module' });
+  trainer.onmessage = onTrainerMessage;
+  trainer.onerror = (event) => restartTrainer(`The training worker failed: ${event.message ?? 'unknown error'}`);
+}
+
+function restartTrainer(why) {
+  trainer.terminate();
+  setButtons('loading');
+  $('backend').textContent = 'stopped';
+  const latest = run?.latest;
+  $('run-error').textContent = latest
+    ? `${why}. Training stopped; the weights after ${latest.where} are kept.`
+    : `${why}. Training stopped before any weights were kept.`;
+  if (latest) offerToContinue(latest, 'Continue from the kept weights, on a new device (or choose the CPU above).');
+  startTrainer();
+}
+startTrainer();
 
 // A 28×28 grayscale image (one byte a pixel) as canvas pixels.
 function grayImage(pixels) {
@@ -241,6 +299,7 @@ predictor.onmessage = ({ data }) => {
     case 'ready':
       predictorReady = true;
       $('model-info').textContent = describeWeights('Shipped weights', data.header);
+      requestPrediction();   // what is on the pad, with these weights
       break;
     case 'prediction':
       inFlight = false;

@@ -23,18 +23,25 @@ self.onmessage = ({ data }) => {
       case 'load':     // from the user: may be anything
         post({ type: 'loaded', header: JSON.parse(predictor.load(data.bytes)) });
         break;
+      case 'reset':    // back to the shipped weights
+        loadShipped().catch((error) => post({ type: 'error', request: 'reset', message: error.message ?? String(error) }));
+        break;
     }
   } catch (error) {
     post({ type: 'error', request: data.type, id: data.id, message: error.message ?? String(error) });
   }
 };
 
-try {
-  await init();
+async function loadShipped() {
   const response = await fetch('pkg/mnist-cnn.kndl');
   if (!response.ok) throw new Error(`pkg/mnist-cnn.kndl: HTTP ${response.status}`);
   predictor = new Predictor(new Uint8Array(await response.arrayBuffer()));
   post({ type: 'ready', header: JSON.parse(predictor.header()) });
+}
+
+try {
+  await init();
+  await loadShipped();
 } catch (error) {
   post({ type: 'error', request: 'init', message: error.message ?? String(error) });
 }

@@ -13,8 +13,21 @@ let files = null;         // the four inflated IDX files
 let training = null;      // the run in progress
 let state = 'idle';       // idle | running | paused | stopping
 let lastAccuracy;
+let lastReport = null;    // the last step that kept its update
 
 const post = (message, transfer) => self.postMessage(message, transfer ?? []);
+
+// Watch every GPU device the WebGPU bundle opens: when one is lost (driver reset, GPU removed,
+// `destroy()`), the next step fails and this says why.
+let deviceLost = null;
+if (self.GPUAdapter) {
+  const requestDevice = GPUAdapter.prototype.requestDevice;
+  GPUAdapter.prototype.requestDevice = async function (...args) {
+    const device = await requestDevice.apply(this, args);
+    device.lost.then((info) => { deviceLost = info.message?.replace(/\.$/, '') || `reason: ${info.reason}`; });
+    return device;
+  };
+}
 const yieldToEvents = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 async function loadData() {
@@ -70,6 +83,13 @@ async function chooseBackend(choice, settings) {
   return { backend, why: `timed a step: CPU ${cpu.toFixed(2)} s, ${describe(adapter)} ${gpu.toFixed(2)} s` };
 }
 
+// The current weights, for predictions and to continue from if the run fails: after `report`'s
+// step, with the epochs fully done by then.
+function sendWeights(bytes, report) {
+  const epochsDone = report.epoch - (report.epoch_done ? 0 : 1);
+  post({ type: 'weights', bytes, epoch: report.epoch, step: report.step, epochsDone }, [bytes.buffer]);
+}
+
 // Trains with `settings`; from a checkpoint's weights when `weights` is given.
 async function train(settings, weights) {
   training?.free();
@@ -80,11 +100,13 @@ async function train(settings, weights) {
          images: training.shownImages(), labels: training.shownLabels() });
   state = 'running';
   lastAccuracy = undefined;
+  lastReport = null;
   const started = performance.now();
   let lastWeights = started;
   while (state === 'running' || state === 'paused') {
     if (state === 'paused') { await new Promise((resolve) => setTimeout(resolve, 50)); continue; }
     const report = JSON.parse(await training.step());
+    lastReport = report;
     const seconds = (performance.now() - started) / 1000;
     post({ type: 'step', ...report, samplesPerSec: report.samples_seen / seconds });
     let bytes = null;   // the weights file, written at most once a step
@@ -92,12 +114,12 @@ async function train(settings, weights) {
       const evaluation = JSON.parse(await training.evaluate());
       lastAccuracy = evaluation.accuracy;
       post({ type: 'epoch', epoch: report.epoch, ...evaluation });
-      bytes = training.save(lastAccuracy);
+      bytes = await training.save(lastAccuracy);
       post({ type: 'checkpoint', epoch: report.epoch, accuracy: lastAccuracy, bytes: bytes.slice() });
     }
     if (report.finished || performance.now() - lastWeights > WEIGHTS_EVERY_MS) {
-      bytes ??= training.save(lastAccuracy);
-      post({ type: 'weights', bytes }, [bytes.buffer]);
+      bytes ??= await training.save(lastAccuracy);
+      sendWeights(bytes, report);
       lastWeights = performance.now();
     }
     if (report.finished) { state = 'idle'; post({ type: 'finished' }); return; }
@@ -119,16 +141,34 @@ self.onmessage = async ({ data }) => {
       case 'stop': if (state !== 'idle') state = 'stopping'; break;
       case 'save':
         if (training) {
-          const bytes = training.save(lastAccuracy);
+          const bytes = await training.save(lastAccuracy);
           post({ type: 'download', bytes }, [bytes.buffer]);
         }
         break;
     }
   } catch (error) {
     state = 'idle';
-    post({ type: 'error', message: error.message ?? String(error) });
+    await failed(error);
   }
 };
+
+// A diverged run keeps its model (the weights from before the bad step): it goes to the page
+// for predictions and download. Any other failure in a run may have left the wasm or the device
+// unusable: the page replaces this worker and keeps the last weights it was sent.
+async function failed(error) {
+  const message = error.message ?? String(error);
+  if (error.name === 'Diverged' || error.name === 'SettingsError') {
+    if (error.name === 'Diverged' && lastReport) {
+      try {
+        // The model went back to the weights from before the last step that kept its update.
+        sendWeights(await training.save(lastAccuracy), { ...lastReport, step: lastReport.step - 1, epoch_done: false });
+      } catch { /* the page keeps the last weights it was sent */ }
+    }
+    post({ type: 'error', kind: error.name, message });
+  } else {
+    post({ type: 'failed', deviceLost, message });
+  }
+}
 
 try {
   await init();

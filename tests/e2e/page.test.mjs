@@ -110,6 +110,89 @@ test('after a reload the page offers to continue from the last epoch, and does',
   assert.deepEqual(consoleErrors, []);
 });
 
+async function reloadAndWait() {
+  await page.reload();
+  await page.waitForFunction(() => document.querySelector('#status').textContent.includes('MNIST loaded'),
+                             null, { timeout: 60_000 });
+}
+
+async function setSettings(settings) {
+  for (const [name, value] of Object.entries(settings)) {
+    if (name === 'backend') await page.selectOption('select[name=backend]', value);
+    else await page.fill(`input[name=${name}]`, String(value));
+  }
+}
+
+test('a diverging run stops, says so, and keeps the last good weights to continue from', async () => {
+  await reloadAndWait();
+  // Adam at a learning rate of 1 blows the seed model's logits up within a few steps.
+  await setSettings({ epochs: 1, limit: 1280, learning_rate: 1, backend: 'cpu' });
+  await page.click('#start');
+  await page.waitForFunction(() => document.querySelector('#run-error').textContent.length > 0,
+                             null, { timeout: 120_000 });
+  assert.match(await page.locator('#run-error').textContent(),
+               /training diverged at epoch 1, step \d+ .*try a lower learning rate.*last good weights/);
+  assert.ok(await page.locator('#resume-offer').isVisible(), 'offers to continue from the last good weights');
+  assert.match(await page.locator('#resume-text').textContent(), /last good weights \(after epoch 1, step \d+\)/);
+  assert.ok(await page.locator('#start').isEnabled(), 'Train is available again');
+  // Continue with a sane learning rate: the run goes on from the kept weights and finishes.
+  await setSettings({ learning_rate: 0.001 });
+  await page.click('#continue');
+  await page.waitForFunction(() => document.querySelector('#status').textContent.includes('done'),
+                             null, { timeout: 300_000 });
+  assert.equal(await page.locator('#run-error').textContent(), '');
+  // Reset: default settings, no results, the shipped weights answer drawings again.
+  await page.click('#reset');
+  await page.waitForFunction(() => document.querySelector('#model-info').textContent.startsWith('Shipped weights'));
+  assert.equal(await page.inputValue('input[name=limit]'), '60000');
+  assert.equal(await page.locator('#grid figure').count(), 0);
+  assert.ok(await page.locator('#start').isEnabled());
+  assert.deepEqual(consoleErrors, []);
+});
+
+// Prepended to the training worker: destroys its GPU device right after the second step, as a
+// driver reset or an unplugged GPU would.
+const LOSE_DEVICE = `{
+  const devices = [], requestDevice = GPUAdapter.prototype.requestDevice, post = self.postMessage.bind(self);
+  GPUAdapter.prototype.requestDevice = async function (...args) {
+    const device = await requestDevice.apply(this, args); devices.push(device); return device; };
+  let steps = 0;
+  self.postMessage = (message, transfer) => {
+    post(message, transfer);
+    if (message?.type === 'step' && ++steps === 2) devices.forEach((d) => d.destroy());
+  };
+}
+`;
+
+test('a lost GPU device stops the run with a message, keeps the weights, and the run continues on the CPU', async () => {
+  await page.route('**/train-worker.js', async (route) => {
+    const response = await route.fetch();
+    await route.fulfill({ response, body: LOSE_DEVICE + await response.text() });
+  });
+  try {
+    await reloadAndWait();
+    await setSettings({ epochs: 1, limit: 1280, learning_rate: 0.001, backend: 'webgpu' });
+    await page.click('#start');
+    await page.waitForFunction(() => document.querySelector('#run-error').textContent.length > 0,
+                               null, { timeout: 300_000 });
+    assert.match(await page.locator('#run-error').textContent(),
+                 /GPU device was lost .*Training stopped; the weights after epoch 1, step [12] are kept/);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'page-device-lost.png'), fullPage: true });
+    // The worker is replaced: it loads MNIST again and Train comes back.
+    await page.waitForFunction(() => !document.querySelector('#start').disabled, null, { timeout: 60_000 });
+    assert.ok(await page.locator('#resume-offer').isVisible(), 'offers to continue from the kept weights');
+    await setSettings({ backend: 'cpu' });
+    await page.click('#continue');
+    await page.waitForFunction(() => document.querySelector('#status').textContent.includes('done'),
+                               null, { timeout: 300_000 });
+    assert.match(await page.locator('#device-note').textContent(), /^Training on CPU/);
+    assert.deepEqual(consoleErrors.filter((e) => !/device|destroyed|lost/i.test(e)), []);
+  } finally {
+    await page.unroute('**/train-worker.js');
+  }
+});
+
 test('on a software WebGPU adapter, automatic times both devices and says which it took', async () => {
   // Headless Chromium here offers SwiftShader, a fallback adapter: the page must time a step on
   // it and on the CPU (which loads and runs the WebGPU bundle) and report both.
