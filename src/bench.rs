@@ -154,9 +154,11 @@ pub fn layer_profile() -> Vec<(String, f64, f64)> {
         });
         if ours {
             // What the model runs for its first layer: the two rows above in one pass.
-            row(format!("conv1 + maxpool+relu fused, {who}"), &images, &|x| {
-                conv2d_pool2_relu(&conv1, x)
-            });
+            row(
+                format!("conv1 + maxpool+relu fused, {who}"),
+                &images,
+                &|x| conv2d_pool2_relu(&conv1, x),
+            );
         }
         row(format!("conv2 {c1}→{c2} 3×3, {who}"), &x2, &|x| {
             conv(&conv2, x)

@@ -20,6 +20,6 @@ pub mod inference;
 pub mod model;
 pub mod preprocess;
 pub mod training;
-pub mod weights;
 #[cfg(feature = "web")]
 pub mod web;
+pub mod weights;

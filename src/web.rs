@@ -52,7 +52,10 @@ fn json(value: &impl Serialize) -> String {
 /// predictions need no `await` in JavaScript.
 fn now<F: Future>(future: F) -> Result<F::Output, JsError> {
     let mut future = std::pin::pin!(future);
-    match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
         Poll::Ready(value) => Ok(value),
         Poll::Pending => Err(JsError::new("the CPU backend did not answer at once")),
     }
@@ -91,14 +94,6 @@ impl RunSettings {
             .with_learning_rate(self.learning_rate)
             .with_seed(self.seed)
     }
-}
-
-/// Checks run settings (JSON of `RunSettings`) without starting anything: the message says
-/// which setting is wrong and why.
-#[wasm_bindgen(js_name = checkSettings)]
-pub fn check_settings(settings: &str) -> Result<(), JsError> {
-    let settings: RunSettings = serde_json::from_str(settings).map_err(js_error)?;
-    settings.config().validate().map_err(js_error)
 }
 
 /// The 28×28 MNIST-like input (ink bright on black) for an RGBA picture such as a canvas's
@@ -278,13 +273,8 @@ impl Training {
     pub fn evaluate(&self) -> js_sys::Promise {
         let (cell, test, device) = (self.trainer.clone(), self.test.clone(), self.device.clone());
         future_to_promise(async move {
-            let (model, normalization) = {
-                let trainer = cell.borrow();
-                let trainer = trainer
-                    .as_ref()
-                    .ok_or_else(|| JsError::new("a step is running"))?;
-                (trainer.model(), trainer.config().normalization)
-            };
+            let (model, normalization) =
+                with_trainer(&cell, |t| (t.model(), t.config().normalization))?;
             let evaluation = evaluate(&model, &test, normalization, &device)
                 .await
                 .map_err(training_error)?;
@@ -302,11 +292,7 @@ impl Training {
     pub fn save(&self, test_accuracy: Option<f32>) -> js_sys::Promise {
         let cell = self.trainer.clone();
         future_to_promise(async move {
-            let (model, header) = {
-                let trainer = cell.borrow();
-                let trainer = trainer
-                    .as_ref()
-                    .ok_or_else(|| JsError::new("a step is running"))?;
+            let (model, header) = with_trainer(&cell, |trainer| {
                 let config = trainer.config();
                 let header = WeightsHeader::new(
                     config.model.clone(),
@@ -316,7 +302,7 @@ impl Training {
                     test_accuracy,
                 );
                 (trainer.model(), header)
-            };
+            })?;
             let bytes = weights::to_bytes_async(&model, &header)
                 .await
                 .map_err(js_error)?;
@@ -336,6 +322,18 @@ impl Training {
     pub fn shown_labels(&self) -> Vec<u8> {
         self.test.labels()[..self.test.len().min(SHOWN)].to_vec()
     }
+}
+
+/// `f` of the run's trainer, which a running step holds: then an error, not a panic.
+fn with_trainer<T>(
+    cell: &RefCell<Option<Trainer>>,
+    f: impl FnOnce(&Trainer) -> T,
+) -> Result<T, JsError> {
+    let trainer = cell.borrow();
+    trainer
+        .as_ref()
+        .map(f)
+        .ok_or_else(|| JsError::new("a step is running"))
 }
 
 #[cfg(feature = "webgpu")]

@@ -159,7 +159,10 @@ pub fn to_bytes(model: &Model, header: &WeightsHeader) -> Result<Vec<u8>, Weight
 
 /// [`to_bytes`] for a model on any device. The weights are read back asynchronously first:
 /// WebGPU in a browser cannot read a tensor synchronously, which `to_bytes` would.
-pub async fn to_bytes_async(model: &Model, header: &WeightsHeader) -> Result<Vec<u8>, WeightsError> {
+pub async fn to_bytes_async(
+    model: &Model,
+    header: &WeightsHeader,
+) -> Result<Vec<u8>, WeightsError> {
     to_bytes(&read_to_cpu(model).await?, header)
 }
 

@@ -62,7 +62,9 @@ fn check_layer(
 
 fn check_conv(batch: usize, c_in: usize, c_out: usize, side: usize, input_needs_grad: bool) {
     let dims = [batch, c_in, c_out, side];
-    check_layer(dims, input_needs_grad, conv2d_valid, |conv, x| conv.forward(x));
+    check_layer(dims, input_needs_grad, conv2d_valid, |conv, x| {
+        conv.forward(x)
+    });
 }
 
 /// The fused convolution + pooling + ReLU against burn's three ops.

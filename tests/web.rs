@@ -37,13 +37,19 @@ async fn losses(device: &Device, steps: usize) -> Vec<f32> {
 async fn loss_falls_on_webgpu() {
     let losses = losses(&webgpu().await, 4).await;
     assert!(losses.iter().all(|l| l.is_finite()), "{losses:?}");
-    assert!(losses[3] < losses[0], "loss did not fall on WebGPU: {losses:?}");
+    assert!(
+        losses[3] < losses[0],
+        "loss did not fall on WebGPU: {losses:?}"
+    );
 }
 
 #[wasm_bindgen_test]
 async fn loss_falls_on_flex() {
     let losses = losses(&Device::flex(), 4).await;
-    assert!(losses[3] < losses[0], "loss did not fall on flex: {losses:?}");
+    assert!(
+        losses[3] < losses[0],
+        "loss did not fall on flex: {losses:?}"
+    );
 }
 
 #[wasm_bindgen_test]

@@ -164,6 +164,7 @@ function onTrainerMessage({ data }) {
       break;
     }
     case 'epoch':
+      run.evaluated = true;
       chart.addEpoch(data.loss, data.accuracy);
       $('model-info').textContent = `After epoch ${data.epoch + run.epochOffset}: test accuracy ${(data.accuracy * 100).toFixed(2)}%, `
         + `test loss ${data.loss.toFixed(4)}. The first ${data.predictions.length} test digits:`;
@@ -172,6 +173,9 @@ function onTrainerMessage({ data }) {
     case 'weights':
       run.latest = { bytes: data.bytes.slice(), epoch: data.epochsDone + run.epochOffset,
                      where: `epoch ${data.epoch + run.epochOffset}, step ${data.step}` };
+      if (!run.evaluated) {
+        $('model-info').textContent = `Drawings are read by the model being trained (its weights after ${run.latest.where}).`;
+      }
       predictor.postMessage({ type: 'weights', bytes: data.bytes }, [data.bytes.buffer]);
       $('download').disabled = false;
       break;

@@ -18,10 +18,16 @@ pub fn forward(x: &[f32], w: &[f32], b: &[f32], d: ConvDims) -> (Vec<f32>, Vec<u
     let [batch, c_out, ho, wo] = output_shape(d);
     let mut out = vec![0.0f32; batch * c_out * ho * wo];
     let mut winner = vec![0u8; out.len()];
-    for_each_chunk2(&mut out, ho * wo, &mut winner, ho * wo, |plane, out, winner| {
-        // A wide plane's rows start every W values (see `conv.rs`).
-        pool_plane(&direct::plane(x, w, b, d, plane), d.w, wo, out, winner);
-    });
+    for_each_chunk2(
+        &mut out,
+        ho * wo,
+        &mut winner,
+        ho * wo,
+        |plane, out, winner| {
+            // A wide plane's rows start every W values (see `conv.rs`).
+            pool_plane(&direct::plane(x, w, b, d, plane), d.w, wo, out, winner);
+        },
+    );
     (out, winner)
 }
 

@@ -32,7 +32,11 @@ impl ConvDims {
     fn tap_groups<const T: usize>(&self) -> impl Iterator<Item = (usize, [usize; T])> {
         let shifts: Vec<usize> = self.taps().map(|(ky, kx)| ky * self.w + kx).collect();
         let groups = shifts.chunks_exact(T).map(|g| g.try_into().unwrap());
-        groups.enumerate().map(|(i, g)| (i * T, g)).collect::<Vec<_>>().into_iter()
+        groups
+            .enumerate()
+            .map(|(i, g)| (i * T, g))
+            .collect::<Vec<_>>()
+            .into_iter()
     }
 }
 
@@ -117,7 +121,10 @@ fn weight_grad_by<const T: usize>(
                 let src = &x[(image * d.c_in + ci) * plane_in..][..plane_in];
                 for (first, shifts) in d.tap_groups::<T>() {
                     let sums = simd::dots(&g, src, shifts);
-                    dst[first..][..T].iter_mut().zip(sums).for_each(|(d, s)| *d += s);
+                    dst[first..][..T]
+                        .iter_mut()
+                        .zip(sums)
+                        .for_each(|(d, s)| *d += s);
                 }
             }
         }
@@ -143,4 +150,3 @@ pub(super) fn input_grad(
     });
     dx
 }
-

@@ -18,9 +18,15 @@ pub fn forward(x: &[f32], dims: [usize; 4]) -> (Vec<f32>, Vec<u8>) {
     let [_, _, ho, wo] = output_shape(dims);
     let mut out = vec![0.0f32; batch * channels * ho * wo];
     let mut winner = vec![NO_GRADIENT; out.len()];
-    for_each_chunk2(&mut out, ho * wo, &mut winner, ho * wo, |plane, out, winner| {
-        pool_plane(&x[plane * h * w..][..h * w], w, wo, out, winner);
-    });
+    for_each_chunk2(
+        &mut out,
+        ho * wo,
+        &mut winner,
+        ho * wo,
+        |plane, out, winner| {
+            pool_plane(&x[plane * h * w..][..h * w], w, wo, out, winner);
+        },
+    );
     (out, winner)
 }
 
@@ -57,13 +63,16 @@ pub fn pool_plane(src: &[f32], stride: usize, wo: usize, out: &mut [f32], winner
 /// in the plane and the (row, column) of the input that won.
 pub fn winners(winner: &[u8], wo: usize) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
     // Rows and columns by counting, not dividing: this runs for every pooled value.
-    winner.chunks_exact(wo).enumerate().flat_map(move |(oy, row)| {
-        let passed = row.iter().enumerate().filter(|(_, &at)| at != NO_GRADIENT);
-        passed.map(move |(ox, &at)| {
-            let at = usize::from(at);
-            (oy * wo + ox, 2 * oy + at / 2, 2 * ox + at % 2)
+    winner
+        .chunks_exact(wo)
+        .enumerate()
+        .flat_map(move |(oy, row)| {
+            let passed = row.iter().enumerate().filter(|(_, &at)| at != NO_GRADIENT);
+            passed.map(move |(ox, &at)| {
+                let at = usize::from(at);
+                (oy * wo + ox, 2 * oy + at / 2, 2 * ox + at % 2)
+            })
         })
-    })
 }
 
 /// The input's gradient: each output's gradient goes to the input that won its window.
