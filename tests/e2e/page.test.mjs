@@ -123,14 +123,18 @@ async function setSettings(settings) {
   }
 }
 
+// Starts a run with `settings` and waits until it stops with a message under the progress bar.
+async function trainUntilRunError(settings, timeout) {
+  await setSettings(settings);
+  await page.click('#start');
+  await page.waitForFunction(() => document.querySelector('#run-error').textContent.length > 0, null, { timeout });
+  return page.locator('#run-error').textContent();
+}
+
 test('a diverging run stops, says so, and keeps the last good weights to continue from', async () => {
   await reloadAndWait();
   // Adam at a learning rate of 1 blows the seed model's logits up within a few steps.
-  await setSettings({ epochs: 1, limit: 1280, learning_rate: 1, backend: 'cpu' });
-  await page.click('#start');
-  await page.waitForFunction(() => document.querySelector('#run-error').textContent.length > 0,
-                             null, { timeout: 120_000 });
-  assert.match(await page.locator('#run-error').textContent(),
+  assert.match(await trainUntilRunError({ epochs: 1, limit: 1280, learning_rate: 1, backend: 'cpu' }, 120_000),
                /training diverged at epoch 1, step \d+ .*try a lower learning rate.*last good weights/);
   assert.ok(await page.locator('#resume-offer').isVisible(), 'offers to continue from the last good weights');
   assert.match(await page.locator('#resume-text').textContent(), /last good weights \(after epoch 1, step \d+\)/);
@@ -171,11 +175,8 @@ test('a lost GPU device stops the run with a message, keeps the weights, and the
   });
   try {
     await reloadAndWait();
-    await setSettings({ epochs: 1, limit: 1280, learning_rate: 0.001, backend: 'webgpu' });
-    await page.click('#start');
-    await page.waitForFunction(() => document.querySelector('#run-error').textContent.length > 0,
-                               null, { timeout: 300_000 });
-    assert.match(await page.locator('#run-error').textContent(),
+    const settings = { epochs: 1, limit: 1280, learning_rate: 0.001, backend: 'webgpu' };
+    assert.match(await trainUntilRunError(settings, 300_000),
                  /GPU device was lost .*Training stopped; the weights after epoch 1, step [12] are kept/);
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'page-device-lost.png'), fullPage: true });
