@@ -5,8 +5,7 @@
 
 use super::conv::ConvDims;
 use super::direct;
-use super::parallel::for_each_chunk2;
-use super::pool::{self, pool_plane, winners};
+use super::pool::{self, pool_planes, winners};
 
 /// `[B, Cout, Ho/2, Wo/2]`.
 pub fn output_shape(d: ConvDims) -> [usize; 4] {
@@ -16,19 +15,10 @@ pub fn output_shape(d: ConvDims) -> [usize; 4] {
 /// The pooled output and its winners, as `pool::forward` gives them for the convolution's output.
 pub fn forward(x: &[f32], w: &[f32], b: &[f32], d: ConvDims) -> (Vec<f32>, Vec<u8>) {
     let [batch, c_out, ho, wo] = output_shape(d);
-    let mut out = vec![0.0f32; batch * c_out * ho * wo];
-    let mut winner = vec![0u8; out.len()];
-    for_each_chunk2(
-        &mut out,
-        ho * wo,
-        &mut winner,
-        ho * wo,
-        |plane, out, winner| {
-            // A wide plane's rows start every W values (see `conv.rs`).
-            pool_plane(&direct::plane(x, w, b, d, plane), d.w, wo, out, winner);
-        },
-    );
-    (out, winner)
+    // A wide plane's rows start every W values (see `conv.rs`).
+    pool_planes(batch * c_out, [ho, wo], d.w, |plane| {
+        direct::plane(x, w, b, d, plane)
+    })
 }
 
 /// Gradients of input, weight and bias (each only when asked for) from the pooled output's.

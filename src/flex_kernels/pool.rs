@@ -16,23 +16,30 @@ pub fn output_shape([batch, channels, h, w]: [usize; 4]) -> [usize; 4] {
 pub fn forward(x: &[f32], dims: [usize; 4]) -> (Vec<f32>, Vec<u8>) {
     let [batch, channels, h, w] = dims;
     let [_, _, ho, wo] = output_shape(dims);
-    let mut out = vec![0.0f32; batch * channels * ho * wo];
+    pool_planes(batch * channels, [ho, wo], w, |plane| {
+        &x[plane * h * w..][..h * w]
+    })
+}
+
+/// Pools `planes` planes, each `source(i)` with rows every `stride` values, into `[planes, ho,
+/// wo]` outputs and their winners, the planes in parallel.
+pub fn pool_planes<P: AsRef<[f32]>>(
+    planes: usize,
+    [ho, wo]: [usize; 2],
+    stride: usize,
+    source: impl Fn(usize) -> P + Sync + Send,
+) -> (Vec<f32>, Vec<u8>) {
+    let mut out = vec![0.0f32; planes * ho * wo];
     let mut winner = vec![NO_GRADIENT; out.len()];
-    for_each_chunk2(
-        &mut out,
-        ho * wo,
-        &mut winner,
-        ho * wo,
-        |plane, out, winner| {
-            pool_plane(&x[plane * h * w..][..h * w], w, wo, out, winner);
-        },
-    );
+    for_each_chunk2(&mut out, ho * wo, &mut winner, ho * wo, |i, out, winner| {
+        pool_plane(source(i).as_ref(), stride, wo, out, winner);
+    });
     (out, winner)
 }
 
 /// Pools one plane whose rows start every `stride` values into `out` (`wo` values a row), and
 /// records the winners.
-pub fn pool_plane(src: &[f32], stride: usize, wo: usize, out: &mut [f32], winner: &mut [u8]) {
+fn pool_plane(src: &[f32], stride: usize, wo: usize, out: &mut [f32], winner: &mut [u8]) {
     let rows = out.chunks_exact_mut(wo).zip(winner.chunks_exact_mut(wo));
     for (oy, (out, winner)) in rows.enumerate() {
         let (top, bottom) = (&src[2 * oy * stride..], &src[(2 * oy + 1) * stride..]);
