@@ -107,7 +107,7 @@ build_wasm() {
     say "building the browser bundle (wasm, CPU backend)"
     CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128" \
         cargo build --lib --target wasm32-unknown-unknown --profile wasm \
-        --no-default-features --features web
+        --no-default-features --features web,simd
     bindgen "$ROOT/target/wasm32-unknown-unknown/wasm/kindling.wasm" "$ROOT/www/pkg/cpu"
     cp "$ROOT/weights/mnist-cnn.kndl" "$ROOT/www/pkg/"
     # The WebGPU bundle, fetched by the page only for a run on WebGPU. Its own target folder:

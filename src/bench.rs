@@ -153,7 +153,7 @@ pub fn layer_profile() -> Vec<(String, f64, f64)> {
             pool(x)
         });
         if ours {
-            // What the model runs for its first layer: the two rows above in one pass.
+            // What the model runs for each layer: the two rows above in one pass.
             row(
                 format!("conv1 + maxpool+relu fused, {who}"),
                 &images,
@@ -166,6 +166,11 @@ pub fn layer_profile() -> Vec<(String, f64, f64)> {
         row(format!("maxpool+relu {c2}×11×11, {who}"), &x3, &|x| {
             pool(x)
         });
+        if ours {
+            row(format!("conv2 + maxpool+relu fused, {who}"), &x2, &|x| {
+                conv2d_pool2_relu(&conv2, x)
+            });
+        }
     }
     rows
 }

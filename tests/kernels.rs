@@ -116,22 +116,31 @@ fn fused_first_layer_matches_burn() {
 }
 
 #[test]
+fn fused_second_layer_matches_burn() {
+    // An 11×11 map pooled to 5×5: the last row and column are never computed.
+    check_conv_pool(3, 32, 64, 13, true);
+}
+
+#[test]
 fn fused_layer_of_odd_sizes_passes_gradient_to_its_input() {
     check_conv_pool(2, 3, 5, 8, true); // direct strategy, a 6×6 map pooled to 3×3
     check_conv_pool(2, 2, 3, 9, true); // a 7×7 map: the last row and column are dropped
-    check_conv_pool(2, 4, 3, 8, true); // patches strategy: convolution, then pooling
+    check_conv_pool(2, 4, 3, 8, true); // patches strategy, a 6×6 map
+    check_conv_pool(11, 4, 3, 9, true); // patches, a 7×7 map, a batch split unevenly in sums
 }
 
 #[test]
 fn fused_inference_matches_burn() {
     let device = Device::flex();
-    let conv = Conv2dConfig::new([1, 4], [3, 3]).init(&device);
-    let x = random([2, 1, 12, 12], &device);
-    close(
-        conv2d_pool2_relu(&conv, x.clone()),
-        burn_pool_relu(conv.forward(x)),
-        "inference conv+pool",
-    );
+    for ([c_in, c_out], side) in [([1, 4], 12), ([4, 5], 9)] {
+        let conv = Conv2dConfig::new([c_in, c_out], [3, 3]).init(&device);
+        let x = random([2, c_in, side, side], &device);
+        close(
+            conv2d_pool2_relu(&conv, x.clone()),
+            burn_pool_relu(conv.forward(x)),
+            "inference conv+pool",
+        );
+    }
 }
 
 fn burn_pool_relu(x: Tensor<4>) -> Tensor<4> {
@@ -198,4 +207,33 @@ fn kernels_run_on_flex_tensors_with_and_without_autodiff() {
     let tracked = random([1, 1, 4, 4], &Device::flex().autodiff());
     assert!(runs_here(&tracked));
     assert!(runs_here(&tracked.require_grad()));
+}
+
+#[test]
+fn burns_ops_convolve_only_the_rows_and_columns_the_pooling_keeps() {
+    // Without a bias the layer runs burn's ops (as on WebGPU), on the input cropped to what the
+    // pooling reads: 9×9 → 8×8, whose 6×6 convolution pools to the same 3×3.
+    let device = Device::flex().autodiff();
+    let conv = Conv2dConfig::new([2, 3], [3, 3])
+        .with_bias(false)
+        .init(&device);
+    let x = random([2, 2, 9, 9], &device).require_grad();
+    let ours = conv2d_pool2_relu(&conv, x.clone());
+    let theirs = burn_pool_relu(conv.forward(x.clone()));
+    assert_eq!(ours.dims(), [2, 3, 3, 3]);
+    close(ours.clone(), theirs.clone(), "forward");
+    let upstream = random(theirs.dims(), &device);
+    let ours = (ours * upstream.clone()).sum().backward();
+    let theirs = (theirs * upstream).sum().backward();
+    close(
+        x.grad(&ours).unwrap(),
+        x.grad(&theirs).unwrap(),
+        "input gradient",
+    );
+    let weight = conv.weight.val();
+    close(
+        weight.grad(&ours).unwrap(),
+        weight.grad(&theirs).unwrap(),
+        "weight gradient",
+    );
 }

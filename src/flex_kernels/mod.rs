@@ -11,10 +11,11 @@
 //! the model code is the same everywhere; `tests/kernels.rs` checks both agree.
 
 mod conv;
-mod conv_pool;
 mod direct;
+mod direct_pool;
 mod parallel;
 mod patches;
+mod patches_pool;
 mod pool;
 mod simd;
 
@@ -85,8 +86,8 @@ pub fn conv2d_valid(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     convolve(conv, x, false)
 }
 
-/// `max_pool2_relu(conv2d_valid(conv, x))`, in one pass where the convolution is small enough
-/// for the direct strategy (the first layer).
+/// `max_pool2_relu(conv2d_valid(conv, x))`, in one pass that computes only what the pooling
+/// keeps.
 pub fn conv2d_pool2_relu(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     convolve(conv, x, true)
 }
@@ -96,7 +97,8 @@ fn convolve(conv: &Conv2d, x: Tensor<4>, pool: bool) -> Tensor<4> {
         && conv.dilation == [1, 1]
         && conv.groups == 1
         && matches!(conv.padding, PaddingConfig2d::Valid);
-    let burn = |x| match pool {
+    let burn = |x: Tensor<4>| match pool {
+        true if plain => max_pool2_relu(conv.forward(pooled_input(x, conv.kernel_size))),
         true => max_pool2_relu(conv.forward(x)),
         false => conv.forward(x),
     };
@@ -107,9 +109,6 @@ fn convolve(conv: &Conv2d, x: Tensor<4>, pool: bool) -> Tensor<4> {
     let Some(dims) = ConvDims::new(x.dims(), weight.dims()) else {
         return burn(x);
     };
-    if pool && !dims.direct() {
-        return max_pool2_relu(conv2d_valid(conv, x));
-    }
     match (lane(&x), lane(&weight), lane(&bias)) {
         (Some(Lane::Infer(x)), Some(Lane::Infer(w)), Some(Lane::Infer(b))) => {
             let (x, w, b) = (x.to_contiguous(), w.to_contiguous(), b.to_contiguous());
@@ -127,6 +126,22 @@ fn convolve(conv: &Conv2d, x: Tensor<4>, pool: bool) -> Tensor<4> {
     }
 }
 
+/// The part of `x` that a valid, stride-1 convolution reads for the outputs a 2×2 pooling
+/// keeps: an odd last row or column of the output is dropped by the pooling, so its inputs
+/// need not be convolved (the second layer: 12×12 of 13×13, 17% less work on WebGPU).
+fn pooled_input(x: Tensor<4>, [kh, kw]: [usize; 2]) -> Tensor<4> {
+    let [batch, channels, h, w] = x.dims();
+    let needed = |side: usize, k: usize| match side.checked_sub(k - 1) {
+        Some(out) if out >= 2 => out / 2 * 2 + k - 1,
+        _ => side,
+    };
+    let (rows, cols) = (needed(h, kh), needed(w, kw));
+    if (rows, cols) == (h, w) {
+        return x;
+    }
+    x.slice([0..batch, 0..channels, 0..rows, 0..cols])
+}
+
 /// What a convolution's backward pass needs besides its input and weight.
 #[derive(Clone, Debug)]
 enum Saved {
@@ -134,8 +149,10 @@ enum Saved {
     Nothing,
     /// The patch matrix (the patches strategy).
     Patches(Arc<Vec<f32>>),
-    /// The pooling winners (the convolution fused with pooling).
+    /// The pooling winners (the direct strategy fused with pooling).
     Winners(Arc<Vec<u8>>),
+    /// The patch matrix and the pooling winners (the patches strategy fused with pooling).
+    PatchesWinners(Arc<Vec<f32>>, Arc<Vec<u8>>),
 }
 
 /// The output, its shape, and with `keep` what the backward pass needs.
@@ -148,10 +165,18 @@ fn conv_forward(
     keep: bool,
 ) -> (Vec<f32>, [usize; 4], Saved) {
     let (x, w, b) = (slice(x), slice(w), slice(b));
+    let pooled = pool::output_shape(dims.output_shape());
+    if pool && dims.direct() {
+        let (out, winners) = direct_pool::forward(x, w, b, dims);
+        return (out, pooled, Saved::Winners(Arc::new(winners)));
+    }
     if pool {
-        let (out, winners) = conv_pool::forward(x, w, b, dims);
-        let saved = Saved::Winners(Arc::new(winners));
-        return (out, conv_pool::output_shape(dims), saved);
+        let (out, winners, patches) = patches_pool::forward(x, w, b, dims, keep);
+        let saved = match patches {
+            Some(patches) => Saved::PatchesWinners(Arc::new(patches), Arc::new(winners)),
+            None => Saved::Nothing,
+        };
+        return (out, pooled, saved);
     }
     let (out, patches) = conv::forward(x, w, b, dims, keep);
     let saved = patches.map_or(Saved::Nothing, |p| Saved::Patches(Arc::new(p)));
@@ -212,7 +237,10 @@ impl Backward<Flex, 3> for ConvBackward {
         let results = match &saved {
             Saved::Nothing => conv::backward(dy, x, w, None, d, wanted),
             Saved::Patches(patches) => conv::backward(dy, x, w, Some(patches), d, wanted),
-            Saved::Winners(winners) => conv_pool::backward(dy, x, w, winners, d, wanted),
+            Saved::Winners(winners) => direct_pool::backward(dy, x, w, winners, d, wanted),
+            Saved::PatchesWinners(patches, winners) => {
+                patches_pool::backward(dy, w, patches, winners, d, wanted)
+            }
         };
         let shapes = [
             shape(&input).to_vec(),

@@ -39,6 +39,24 @@ where
         .for_each(|(i, (a, b))| f(i, a, b));
 }
 
+/// `for_each_chunk` over three buffers at once: chunk `i` of each, `lens` long.
+pub fn for_each_chunk3<A, B, C, F>(
+    (a, b, c): (&mut [A], &mut [B], &mut [C]),
+    [len_a, len_b, len_c]: [usize; 3],
+    f: F,
+) where
+    A: Send,
+    B: Send,
+    C: Send,
+    F: Fn(usize, &mut [A], &mut [B], &mut [C]) + Sync + Send,
+{
+    let mut ab: Vec<(&mut [A], &mut [B])> = a.chunks_mut(len_a).zip(b.chunks_mut(len_b)).collect();
+    for_each_chunk2(&mut ab, 1, c, len_c, |i, ab, c| {
+        let (a, b) = &mut ab[0];
+        f(i, a, b, c)
+    });
+}
+
 /// `Σᵢ` of what `add(i, sum)` adds into a `len`-long sum, for `i` in `0..items`.
 ///
 /// The items are cut into a fixed number of groups, each summed on its own and the group sums

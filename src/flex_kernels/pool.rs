@@ -39,23 +39,22 @@ pub fn pool_planes<P: AsRef<[f32]>>(
 
 /// Pools one plane whose rows start every `stride` values into `out` (`wo` values a row), and
 /// records the winners.
-fn pool_plane(src: &[f32], stride: usize, wo: usize, out: &mut [f32], winner: &mut [u8]) {
+pub(super) fn pool_plane(
+    src: &[f32],
+    stride: usize,
+    wo: usize,
+    out: &mut [f32],
+    winner: &mut [u8],
+) {
     let rows = out.chunks_exact_mut(wo).zip(winner.chunks_exact_mut(wo));
     for (oy, (out, winner)) in rows.enumerate() {
-        let (top, bottom) = (&src[2 * oy * stride..], &src[(2 * oy + 1) * stride..]);
+        let top = &src[2 * oy * stride..][..2 * wo];
+        let bottom = &src[(2 * oy + 1) * stride..][..2 * wo];
         for ox in 0..wo {
-            let four = [
-                top[2 * ox],
-                top[2 * ox + 1],
-                bottom[2 * ox],
-                bottom[2 * ox + 1],
-            ];
-            let (mut best, mut at) = (four[0], 0u8);
-            for (i, &v) in four.iter().enumerate().skip(1) {
-                if v > best {
-                    (best, at) = (v, i as u8);
-                }
-            }
+            // The first of the largest, without branches (random data mispredicts them).
+            let (top_best, top_at) = pick((top[2 * ox], 0), (top[2 * ox + 1], 1));
+            let (bottom_best, bottom_at) = pick((bottom[2 * ox], 2), (bottom[2 * ox + 1], 3));
+            let (best, at) = pick((top_best, top_at), (bottom_best, bottom_at));
             // ReLU: a non-positive maximum becomes 0 and passes no gradient back.
             (out[ox], winner[ox]) = if best > 0.0 {
                 (best, at)
@@ -63,6 +62,17 @@ fn pool_plane(src: &[f32], stride: usize, wo: usize, out: &mut [f32], winner: &m
                 (0.0, NO_GRADIENT)
             };
         }
+    }
+}
+
+/// `b` if it is larger than `a`, else `a`: with `a` first in the window, the first of the
+/// largest.
+#[inline(always)]
+fn pick(a: (f32, u8), b: (f32, u8)) -> (f32, u8) {
+    if b.0 > a.0 {
+        b
+    } else {
+        a
     }
 }
 

@@ -30,7 +30,19 @@ pub fn dots<const T: usize>(g: &[f32], src: &[f32], shifts: [usize; T]) -> [f32;
     dots_lanes(g, src, shifts, |a, x, acc| acc + a * x)
 }
 
+/// `dst[j] += Σᵢ gᵢ · rowᵢ[j]` for every `j` in `dst`, for rows `(gᵢ, rowᵢ)` at least as long.
+pub fn add_rows(dst: &mut [f32], rows: &[(f32, &[f32])]) {
+    #[cfg(target_arch = "x86_64")]
+    if fma::available() {
+        // SAFETY: the CPU has AVX2 and FMA, checked just above.
+        return unsafe { fma::add_rows(dst, rows) };
+    }
+    add_rows_lanes(dst, rows, |a, x, acc| acc + a * x);
+}
+
 const LANES: usize = 8;
+/// `add_rows` keeps this many sums in registers while it goes through the rows.
+const BLOCK: usize = 4 * LANES;
 
 #[inline(always)]
 fn multiply_add_lanes<const T: usize>(
@@ -91,6 +103,28 @@ fn dots_lanes<const T: usize>(
     totals
 }
 
+#[inline(always)]
+fn add_rows_lanes(dst: &mut [f32], rows: &[(f32, &[f32])], fmadd: impl Fn(f32, f32, f32) -> f32) {
+    let n = dst.len();
+    let mut blocks = dst.chunks_exact_mut(BLOCK);
+    for (b, block) in blocks.by_ref().enumerate() {
+        let mut acc: [f32; BLOCK] = block.try_into().unwrap();
+        for &(g, row) in rows {
+            let x: &[f32; BLOCK] = row[b * BLOCK..][..BLOCK].try_into().unwrap();
+            for l in 0..BLOCK {
+                acc[l] = fmadd(g, x[l], acc[l]);
+            }
+        }
+        block.copy_from_slice(&acc);
+    }
+    let done = n - blocks.into_remainder().len();
+    for &(g, row) in rows {
+        for j in done..n {
+            dst[j] = fmadd(g, row[j], dst[j]);
+        }
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod fma {
     pub fn available() -> bool {
@@ -110,5 +144,10 @@ mod fma {
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn dots<const T: usize>(g: &[f32], src: &[f32], shifts: [usize; T]) -> [f32; T] {
         super::dots_lanes(g, src, shifts, |a, x, acc| a.mul_add(x, acc))
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn add_rows(dst: &mut [f32], rows: &[(f32, &[f32])]) {
+        super::add_rows_lanes(dst, rows, |a, x, acc| a.mul_add(x, acc))
     }
 }

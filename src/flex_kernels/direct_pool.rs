@@ -8,7 +8,7 @@ use super::direct;
 use super::pool::{self, pool_planes, winners};
 
 /// `[B, Cout, Ho/2, Wo/2]`.
-pub fn output_shape(d: ConvDims) -> [usize; 4] {
+fn output_shape(d: ConvDims) -> [usize; 4] {
     pool::output_shape(d.output_shape())
 }
 
