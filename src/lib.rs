@@ -5,6 +5,8 @@
 //!
 //! - [`data`]: MNIST IDX files, validated, and the order of batches.
 //! - [`model`]: the seed CNN and its configuration.
+//! - [`optimizer`]: the optimizers and learning-rate schedules.
+//! - [`recipe`]: the recipe's options as the command line and the page give them.
 //! - [`training`]: one step at a time, and evaluation.
 //! - [`inference`] and [`preprocess`]: from a picture of a digit to ten probabilities.
 //! - [`weights`]: the weights file.
@@ -18,7 +20,9 @@ pub mod data;
 pub mod flex_kernels;
 pub mod inference;
 pub mod model;
+pub mod optimizer;
 pub mod preprocess;
+pub mod recipe;
 pub mod training;
 #[cfg(feature = "web")]
 pub mod web;

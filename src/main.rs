@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use kindling::data::{Dataset, Normalization, Split};
 use kindling::inference::{self, Prediction};
 use kindling::model::ModelConfig;
+use kindling::recipe::RecipeSettings;
 use kindling::training::{self, Event, Trainer, TrainingConfig};
 use kindling::{cost, weights};
 
@@ -79,10 +80,14 @@ struct TrainArgs {
     epochs: usize,
     #[arg(long, default_value_t = 128)]
     batch_size: usize,
-    #[arg(long, default_value_t = 1e-3)]
-    lr: f64,
+    /// Learning rate [default: Keras's for the optimizer: 0.01 for gd, sgd, momentum and
+    /// nesterov, 0.001 for the others].
+    #[arg(long)]
+    lr: Option<f64>,
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    #[command(flatten)]
+    recipe: RecipeSettings,
     /// Train on the first N images only (a quick run).
     #[arg(long)]
     limit: Option<usize>,
@@ -145,10 +150,12 @@ fn load_split(dir: &Path, split: Split, limit: Option<usize>) -> Result<Dataset,
 }
 
 fn train(args: TrainArgs) -> CliResult {
-    let config = TrainingConfig::new()
+    let config = (args.recipe).apply(TrainingConfig::new());
+    let lr = (args.lr).unwrap_or(config.optimizer.kind.default_learning_rate());
+    let config = config
         .with_epochs(args.epochs)
         .with_batch_size(args.batch_size)
-        .with_learning_rate(args.lr)
+        .with_learning_rate(lr)
         .with_seed(args.seed)
         .with_normalization(match args.normalize {
             Norm::Unit => Normalization::UnitRange,

@@ -117,6 +117,30 @@ impl Model {
         self.dense2.forward(x) // [batch, 10]
     }
 
+    /// The weights of the four layers' kernels (not their biases), flattened: what
+    /// regularization penalises, as Keras's kernel regularizers do.
+    pub fn kernels(&self) -> Tensor<1> {
+        Tensor::cat(
+            vec![
+                self.conv1.weight.val().flatten(0, 3),
+                self.conv2.weight.val().flatten(0, 3),
+                self.dense1.weight.val().flatten(0, 1),
+                self.dense2.weight.val().flatten(0, 1),
+            ],
+            0,
+        ) // [121,760] for the seed model
+    }
+
+    /// `l1·Σ|w| + l2·Σw²` over the kernels: the term regularization adds to the loss. `None`
+    /// when both are 0.
+    pub fn weight_penalty(&self, l1: f64, l2: f64) -> Option<Tensor<1>> {
+        if l1 == 0.0 && l2 == 0.0 {
+            return None;
+        }
+        let kernels = self.kernels();
+        Some(kernels.clone().abs().sum().mul_scalar(l1) + kernels.square().sum().mul_scalar(l2))
+    }
+
     /// Class probabilities, the seed's final softmax.
     pub fn probabilities(&self, images: Tensor<4>) -> Tensor<2> {
         softmax(self.forward(images), 1) // [batch, 10]

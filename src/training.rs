@@ -4,11 +4,12 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsAccumulator, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::data::{self, Dataset, Normalization, IMAGE_SIDE, NUM_CLASSES};
 use crate::model::{Model, ModelConfig};
+use crate::optimizer::{OptimizerConfig, OptimizerKind, ScheduleConfig};
 
 /// Cross-entropy starts near ln 10 ≈ 2.3; a batch loss above this means logits in the
 /// thousands: the run has blown up even if the number is still finite.
@@ -26,9 +27,21 @@ pub struct TrainingConfig {
     /// Images per optimizer step.
     #[config(default = 128)]
     pub batch_size: usize,
-    /// Adam's step size.
+    /// The optimizer's step size (at its peak, with a schedule).
     #[config(default = 1e-3)]
     pub learning_rate: f64,
+    /// How the weights are updated (default Adam, the seed's).
+    #[config(default = "OptimizerConfig::new()")]
+    pub optimizer: OptimizerConfig,
+    /// How the learning rate changes over the run (default constant).
+    #[config(default = "ScheduleConfig::new()")]
+    pub schedule: ScheduleConfig,
+    /// L1 penalty: `l1 · Σ|w|` over the kernels (not the biases) is added to the loss.
+    #[config(default = 0.0)]
+    pub l1: f64,
+    /// L2 penalty: `l2 · Σw²` over the kernels is added to the loss.
+    #[config(default = 0.0)]
+    pub l2: f64,
     /// Seeds the weight initialisation, dropout and the order of the data.
     #[config(default = 42)]
     pub seed: u64,
@@ -67,7 +80,19 @@ impl TrainingConfig {
                 ));
             }
         }
+        for (name, value) in [("L1 penalty", self.l1), ("L2 penalty", self.l2)] {
+            if !(0.0..=1.0).contains(&value) {
+                return bad(format!("{name} must be in [0, 1], got {value}"));
+            }
+        }
+        self.optimizer.validate().map_err(TrainError::Config)?;
+        self.schedule.validate().map_err(TrainError::Config)?;
         self.model.validate().map_err(TrainError::Config)
+    }
+
+    /// Whether the weights change once per epoch (gradient descent) instead of every batch.
+    fn full_batch(&self) -> bool {
+        self.optimizer.kind == OptimizerKind::Gd
     }
 }
 
@@ -114,6 +139,10 @@ pub struct StepReport {
     pub steps_per_epoch: usize,
     /// Mean cross-entropy of this batch.
     pub loss: f32,
+    /// The L1 + L2 penalty added to it (0 without regularization).
+    pub penalty: f32,
+    /// The learning rate this step used.
+    pub learning_rate: f64,
     /// Images seen since the run started.
     pub samples_seen: usize,
     /// True when this step finished an epoch: time to evaluate.
@@ -152,6 +181,8 @@ pub struct Trainer {
     /// The weights before the last update: the last ones whose loss was seen to be sane.
     previous: Option<Model>,
     optimizer: ModuleOptimizer,
+    /// Gradient descent: the gradient of the epoch so far.
+    accumulated: GradientsAccumulator<Model>,
     train: Dataset,
     order: Vec<usize>,
     /// 0-based epoch and batch of the next step.
@@ -184,7 +215,8 @@ impl Trainer {
         let device = device.clone().autodiff();
         let order = data::epoch_order(train.len(), config.seed, 0);
         Self {
-            optimizer: AdamConfig::new().init(),
+            optimizer: config.optimizer.init(),
+            accumulated: GradientsAccumulator::new(),
             model: model.to_device(&device).train(),
             previous: None,
             config,
@@ -247,24 +279,60 @@ impl Trainer {
         let loss = CrossEntropyLossConfig::new()
             .init(&self.device)
             .forward(logits, targets); // [1]
-        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
-        let updated = self
-            .optimizer
-            .step(self.config.learning_rate, self.model.clone(), grads);
-        let loss: f32 = loss
-            .into_scalar_async()
-            .await
-            .map_err(|e| TrainError::Device(format!("{e:?}")))?;
+        let penalty = self.model.weight_penalty(self.config.l1, self.config.l2); // [1]
+        let total = match &penalty {
+            Some(penalty) => loss.clone() + penalty.clone(),
+            None => loss.clone(),
+        };
+        let total_steps = self.config.epochs * self.steps_per_epoch();
+        let step = self.epoch * self.steps_per_epoch() + self.batch;
+        let learning_rate = (self.config.schedule).learning_rate(
+            self.config.learning_rate,
+            step,
+            self.steps_per_epoch(),
+            total_steps,
+        );
+        let epoch_done = end == self.order.len();
+        let updated = if self.config.full_batch() {
+            // This batch's share of the whole set's mean loss; the update waits for the epoch.
+            let share = (end - start) as f64 / self.order.len() as f64;
+            let grads =
+                GradientsParams::from_grads(total.mul_scalar(share).backward(), &self.model);
+            self.accumulated.accumulate(&self.model, grads);
+            match epoch_done {
+                true => (self.optimizer).step(
+                    learning_rate,
+                    self.model.clone(),
+                    self.accumulated.grads(),
+                ),
+                false => self.model.clone(),
+            }
+        } else {
+            let grads = GradientsParams::from_grads(total.backward(), &self.model);
+            self.optimizer
+                .step(learning_rate, self.model.clone(), grads)
+        };
+        let read = |t: Tensor<1>| t.into_data_async();
+        let values = match penalty {
+            Some(penalty) => read(Tensor::cat(vec![loss, penalty], 0)).await,
+            None => read(loss).await,
+        }
+        .map_err(|e| TrainError::Device(format!("{e:?}")))?;
+        let values: Vec<f32> = values.iter::<f32>().collect();
+        let (loss, penalty) = (values[0], values.get(1).copied().unwrap_or(0.0));
 
         let report = StepReport {
             epoch: self.epoch + 1,
             step: self.batch + 1,
             steps_per_epoch: self.steps_per_epoch(),
             loss,
+            penalty,
+            learning_rate,
             samples_seen: self.samples_seen + (end - start),
-            epoch_done: end == self.order.len(),
+            epoch_done,
         };
-        if !loss.is_finite() || loss > DIVERGED_LOSS {
+        let sane = |x: f32| x.is_finite() && x <= DIVERGED_LOSS;
+        if !sane(loss) || !sane(penalty) {
             if let Some(previous) = self.previous.take() {
                 self.model = previous;
             }

@@ -20,6 +20,7 @@ use crate::data::{Dataset, Split, IMAGE_PIXELS};
 use crate::inference;
 use crate::model::Model;
 use crate::preprocess;
+use crate::recipe::RecipeSettings;
 use crate::training::{evaluate, TrainError, Trainer, TrainingConfig};
 use crate::weights::{self, WeightsHeader};
 
@@ -84,11 +85,15 @@ struct RunSettings {
     seed: u64,
     /// Train on the first `limit` images only (0: all).
     limit: usize,
+    /// Optimizer, schedule and regularization.
+    #[serde(flatten)]
+    recipe: RecipeSettings,
 }
 
 impl RunSettings {
     fn config(&self) -> TrainingConfig {
-        TrainingConfig::new()
+        (self.recipe)
+            .apply(TrainingConfig::new())
             .with_epochs(self.epochs)
             .with_batch_size(self.batch_size)
             .with_learning_rate(self.learning_rate)
@@ -175,6 +180,9 @@ struct StepJson {
     steps_per_epoch: usize,
     epochs: usize,
     loss: f32,
+    /// The regularization penalty added to the loss (0 without).
+    penalty: f32,
+    learning_rate: f64,
     samples_seen: usize,
     epoch_done: bool,
     finished: bool,
@@ -261,6 +269,8 @@ impl Training {
                 steps_per_epoch: report.steps_per_epoch,
                 epochs,
                 loss: report.loss,
+                penalty: report.penalty,
+                learning_rate: report.learning_rate,
                 samples_seen: report.samples_seen,
                 epoch_done: report.epoch_done,
                 finished,

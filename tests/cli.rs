@@ -43,6 +43,18 @@ fn bad_training_settings_are_refused_with_a_reason() {
     assert_fails_with(&["train", "--limit", "0"], "--limit");
     assert_fails_with(&["train", "--batch-size", "many"], "invalid value");
     assert_fails_with(&["frobnicate"], "unrecognized subcommand");
+    // The recipe's options.
+    assert_fails_with(
+        &["train", "--optimizer", "momentum", "--momentum", "1.5"],
+        "momentum",
+    );
+    assert_fails_with(&["train", "--optimizer", "lbfgs"], "invalid value");
+    assert_fails_with(&["train", "--l2=-0.01"], "L2 penalty");
+    assert_fails_with(
+        &["train", "--schedule", "step", "--decay-factor", "0"],
+        "decay factor",
+    );
+    assert_fails_with(&["train", "--dropout", "1"], "dropout");
 }
 
 #[test]

@@ -17,6 +17,29 @@ const LIMITS = {
   learning_rate: { min: 1e-6, max: 1 },
   seed: { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true },
   limit: { min: 1, max: 60000, integer: true },
+  momentum: { min: 0, max: 0.999 },
+  rho: { min: 0, max: 0.999 },
+  beta1: { min: 0, max: 0.999 },
+  beta2: { min: 0, max: 0.99999 },
+  epsilon: { min: 1e-12, max: 1 },
+  weight_decay: { min: 0, max: 1 },
+  decay_every: { min: 1, max: 1000, integer: true },
+  decay_factor: { min: 0.001, max: 1 },
+  warmup: { min: 0, max: 100 },
+  l1: { min: 0, max: 1 },
+  l2: { min: 0, max: 1 },
+  dropout: { min: 0, max: 0.99 },
+};
+// Keras's learning rate and weight decay for each optimizer, set when the optimizer changes.
+const OPTIMIZER_DEFAULTS = {
+  gd: { learning_rate: 0.1, weight_decay: 0 }, sgd: { learning_rate: 0.01, weight_decay: 0 },
+  momentum: { learning_rate: 0.01, weight_decay: 0 }, nesterov: { learning_rate: 0.01, weight_decay: 0 },
+  rmsprop: { learning_rate: 0.001, weight_decay: 0 }, adam: { learning_rate: 0.001, weight_decay: 0 },
+  adamw: { learning_rate: 0.001, weight_decay: 0.004 },
+};
+const RECIPE_NOTES = {
+  gd: 'Gradient descent updates the weights once per epoch, with the gradient of the whole training set: few, slow steps.',
+  adamw: 'AdamW shrinks the weights by learning rate × weight decay at every step, apart from the gradient.',
 };
 
 function readSettings() {
@@ -36,10 +59,31 @@ function readSettings() {
     settings[name] = value;
   }
   $('settings-error').textContent = problems.join('; ');
-  settings.backend = form.elements.backend.value;
+  for (const name of ['backend', 'optimizer', 'schedule']) settings[name] = form.elements[name].value;
   return problems.length ? null : settings;
 }
 $('settings').addEventListener('input', readSettings);
+
+// Only the fields the chosen optimizer and schedule use are shown.
+function showRecipeFields() {
+  const { optimizer, schedule } = $('settings').elements;
+  for (const label of $('recipe').querySelectorAll('[data-optimizers]')) {
+    label.hidden = !label.dataset.optimizers.split(' ').includes(optimizer.value);
+  }
+  for (const label of $('recipe').querySelectorAll('[data-schedules]')) {
+    label.hidden = !label.dataset.schedules.split(' ').includes(schedule.value);
+  }
+  $('recipe-note').textContent = RECIPE_NOTES[optimizer.value] ?? '';
+}
+$('settings').elements.optimizer.addEventListener('change', ({ target }) => {
+  for (const [name, value] of Object.entries(OPTIMIZER_DEFAULTS[target.value])) {
+    $('settings').elements[name].value = value;
+  }
+  showRecipeFields();
+  readSettings();
+});
+$('settings').elements.schedule.addEventListener('change', showRecipeFields);
+showRecipeFields();
 
 // ---- training -------------------------------------------------------------------------------
 let run = null;   // {settings, started, epochOffset, latest: the last weights the worker sent}
@@ -85,6 +129,7 @@ async function offerCheckpoint() {
   for (const [name, value] of Object.entries(saved.settings)) {
     if ($('settings').elements[name]) $('settings').elements[name].value = value;
   }
+  showRecipeFields();
   offerToContinue(saved, `A run from ${new Date(saved.savedAt).toLocaleString()} stopped after epoch `
     + `${saved.epoch} of ${saved.settings.epochs} (test accuracy ${(saved.accuracy * 100).toFixed(2)}%).`);
 }
@@ -109,6 +154,7 @@ $('reset').onclick = () => {
   run = null;
   checkpoint = null;
   $('settings').reset();
+  showRecipeFields();
   readSettings();
   chart.reset();
   $('progress').value = 0;
@@ -158,9 +204,10 @@ function onTrainerMessage({ data }) {
       $('progress').value = done / total;
       const epoch = data.epoch + run.epochOffset, epochs = data.epochs + run.epochOffset;
       $('status').textContent = `epoch ${epoch}/${epochs} · step ${data.step}/${data.steps_per_epoch}`
-        + ` · loss ${data.loss.toFixed(4)} · ${Math.round(data.samplesPerSec)} samples/s`
+        + ` · loss ${data.loss.toFixed(4)}${data.penalty > 0 ? ` + penalty ${data.penalty.toFixed(4)}` : ''}`
+        + ` · lr ${data.learning_rate.toPrecision(3)} · ${Math.round(data.samplesPerSec)} samples/s`
         + ` · ${formatTime(elapsed)} elapsed · ETA ${formatTime(eta)}`;
-      chart.addStep(done, data.loss, total);
+      chart.addStep(done, data.loss, total, data.penalty);
       break;
     }
     case 'epoch':

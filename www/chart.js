@@ -1,5 +1,5 @@
-// The live loss plot: training loss per step (raw and smoothed), test loss and accuracy per
-// epoch on a second axis. uPlot (vendored by build.sh) draws it; at most ~1,500 points a series
+// The live loss plot: training loss per step (raw and smoothed), the regularization penalty
+// added to it (when there is one), test loss and accuracy per epoch on a second axis. uPlot (vendored by build.sh) draws it; at most ~1,500 points a series
 // and one redraw per animation frame keep it smooth over a whole run.
 import uPlot from './vendor/uPlot.esm.js';
 
@@ -9,7 +9,7 @@ const SMOOTHING = 0.98;   // exponential moving average of the step loss, bias-c
 export class LossChart {
   constructor(element) {
     this.element = element;
-    this.plot = new uPlot(this.options(), [[], [], [], [], []], element);
+    this.plot = new uPlot(this.options(), [[], [], [], [], [], []], element);
     new ResizeObserver(() => this.plot.setSize(this.size())).observe(element);
     this.reset();
   }
@@ -40,12 +40,13 @@ export class LossChart {
           points: { show: true, size: 7 } },
         { label: 'test accuracy', scale: 'accuracy', stroke: '#2b8a3e', width: 2, spanGaps: true,
           points: { show: true, size: 7 }, value: (_, v) => (v == null ? '–' : `${v.toFixed(2)}%`) },
+        { label: 'L1 + L2 penalty', scale: 'loss', stroke: '#7048e8', width: 1.5, dash: [6, 4] },
       ],
     };
   }
 
   reset() {
-    this.data = [[], [], [], [], []];
+    this.data = [[], [], [], [], [], []];
     this.average = 0;
     this.smoothed = null;
     this.steps = 0;
@@ -53,7 +54,8 @@ export class LossChart {
     this.plot.setData(this.data);
   }
 
-  addStep(step, loss, totalSteps) {
+  // `penalty` is the L1 + L2 term added to the loss, 0 without regularization (not drawn).
+  addStep(step, loss, totalSteps, penalty = 0) {
     // Divided by 1 − βⁿ so the first steps are not pulled towards the average's start at 0.
     this.count += 1;
     this.average = SMOOTHING * this.average + (1 - SMOOTHING) * loss;
@@ -61,7 +63,7 @@ export class LossChart {
     this.steps = step;
     const stride = Math.max(1, Math.ceil(totalSteps / MAX_POINTS));
     if (step % stride !== 0 && step !== totalSteps) return;
-    this.push(step, loss, this.smoothed, null, null);
+    this.push(step, loss, this.smoothed, null, null, penalty > 0 ? penalty : null);
   }
 
   addEpoch(loss, accuracy) {
@@ -71,7 +73,7 @@ export class LossChart {
       this.data[4][x.length - 1] = accuracy * 100;
       this.redraw();
     } else {
-      this.push(this.steps, null, this.smoothed, loss, accuracy * 100);
+      this.push(this.steps, null, this.smoothed, loss, accuracy * 100, null);
     }
   }
 
