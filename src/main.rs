@@ -80,8 +80,8 @@ struct TrainArgs {
     epochs: usize,
     #[arg(long, default_value_t = 128)]
     batch_size: usize,
-    /// Learning rate [default: Keras's for the optimizer: 0.01 for gd, sgd, momentum and
-    /// nesterov, 0.001 for the others].
+    /// Learning rate [default: Keras's for the optimizer: 0.01 for sgd, momentum and nesterov,
+    /// 0.001 for the others; 0.1 for gd].
     #[arg(long)]
     lr: Option<f64>,
     #[arg(long, default_value_t = 42)]

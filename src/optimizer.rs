@@ -30,10 +30,12 @@ pub enum OptimizerKind {
 }
 
 impl OptimizerKind {
-    /// Keras's default learning rate for this optimizer.
+    /// Keras's default learning rate for this optimizer; for gradient descent, which Keras
+    /// lacks and which takes one step an epoch, a larger one.
     pub fn default_learning_rate(self) -> f64 {
         match self {
-            Self::Gd | Self::Sgd | Self::Momentum | Self::Nesterov => 0.01,
+            Self::Gd => 0.1,
+            Self::Sgd | Self::Momentum | Self::Nesterov => 0.01,
             Self::Rmsprop | Self::Adam | Self::Adamw => 0.001,
         }
     }
