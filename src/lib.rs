@@ -9,6 +9,7 @@
 //! - [`recipe`]: the recipe's options as the command line and the page give them.
 //! - [`training`]: one step at a time, and evaluation.
 //! - [`inference`] and [`preprocess`]: from a picture of a digit to ten probabilities.
+//! - [`metrics`]: confusion matrix, per-class accuracy and the most confident mistakes.
 //! - [`weights`]: the weights file.
 //! - [`cost`]: parameters and FLOPs, from the configuration.
 //! - `bench`: speed measurements for `kindling bench` (native only).
@@ -19,6 +20,7 @@ pub mod cost;
 pub mod data;
 pub mod flex_kernels;
 pub mod inference;
+pub mod metrics;
 pub mod model;
 pub mod optimizer;
 pub mod preprocess;

@@ -11,10 +11,14 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use kindling::data::{Dataset, Normalization, Split};
 use kindling::inference::{self, Prediction};
+use kindling::metrics::Report;
 use kindling::model::ModelConfig;
 use kindling::recipe::RecipeSettings;
 use kindling::training::{self, Event, Trainer, TrainingConfig};
 use kindling::{cost, weights};
+
+/// Mistakes `kindling eval` lists, most confident first.
+const MISTAKES_SHOWN: usize = 10;
 
 /// The weights trained with `kindling train` (seed recipe, 10 epochs), used when no --model is given.
 const PRETRAINED: &[u8] = include_bytes!("../weights/mnist-cnn.kndl");
@@ -34,11 +38,15 @@ struct Cli {
 enum Command {
     /// Train the CNN on MNIST and save its weights.
     Train(TrainArgs),
-    /// Test accuracy of a weights file, overall and per class.
+    /// Test accuracy of a weights file: overall, per class, the confusion matrix and the most
+    /// confident mistakes.
     Eval {
         /// Weights file (default: the shipped pretrained weights).
         #[arg(long)]
         model: Option<PathBuf>,
+        /// Also write the views to FILE: JSON (.json) or the confusion matrix as CSV (.csv).
+        #[arg(long, value_name = "FILE")]
+        export: Option<PathBuf>,
         #[arg(long, env = "KINDLING_DATA", default_value = "data/mnist")]
         data: PathBuf,
     },
@@ -113,7 +121,11 @@ fn main() -> ExitCode {
     keep_freed_memory();
     let result = match Cli::parse().command {
         Command::Train(args) => train(args),
-        Command::Eval { model, data } => eval(model.as_deref(), &data),
+        Command::Eval {
+            model,
+            export,
+            data,
+        } => eval(model.as_deref(), export.as_deref(), &data),
         Command::Predict { model, images } => predict(model.as_deref(), &images),
         Command::Convert {
             input,
@@ -258,7 +270,7 @@ fn convert(input: &Path, output: &Path, precision: weights::Precision) -> CliRes
     Ok(())
 }
 
-fn eval(model_path: Option<&Path>, data: &Path) -> CliResult {
+fn eval(model_path: Option<&Path>, export: Option<&Path>, data: &Path) -> CliResult {
     let device = Device::flex();
     let (model, header) = load_model(model_path, &device)?;
     let test_set = load_split(data, Split::Test, None)?;
@@ -278,14 +290,23 @@ fn eval(model_path: Option<&Path>, data: &Path) -> CliResult {
         eval.loss,
         started.elapsed().as_secs_f64()
     );
-    println!("class  accuracy  images");
-    let counts = test_set.class_counts();
-    for (class, acc) in eval
-        .per_class_accuracy(test_set.labels())
-        .iter()
-        .enumerate()
-    {
-        println!("{class:>5}  {:>7.2}%  {:>6}", 100.0 * acc, counts[class]);
+    let report = Report::new(&eval, test_set.labels(), MISTAKES_SHOWN);
+    print!("{}", report.confusion_table());
+    println!("most confident mistakes (test index: label → predicted, probability):");
+    for m in &report.most_confident_mistakes {
+        println!(
+            "  #{:<5} {} → {}  {:.3}",
+            m.index, m.label, m.predicted, m.confidence
+        );
+    }
+    if let Some(path) = export {
+        let text = match path.extension().and_then(|e| e.to_str()) {
+            Some("csv") => report.confusion_csv(),
+            Some("json") => serde_json::to_string_pretty(&report).expect("plain data") + "\n",
+            _ => return Err(format!("{}: --export writes .json or .csv", path.display())),
+        };
+        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("written to {}", path.display());
     }
     Ok(())
 }

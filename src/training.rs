@@ -5,6 +5,7 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{GradientsAccumulator, GradientsParams, ModuleOptimizer};
+use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::data::{self, Dataset, Normalization, IMAGE_SIDE, NUM_CLASSES};
@@ -158,19 +159,8 @@ pub struct Evaluation {
     pub accuracy: f32,
     /// Predicted class of every image, in dataset order.
     pub predictions: Vec<u8>,
-}
-
-impl Evaluation {
-    /// Accuracy of each class (NaN-free: a class with no examples counts as 0).
-    pub fn per_class_accuracy(&self, labels: &[u8]) -> [f32; NUM_CLASSES] {
-        let mut correct = [0usize; NUM_CLASSES];
-        let mut total = [0usize; NUM_CLASSES];
-        for (&label, &predicted) in labels.iter().zip(&self.predictions) {
-            total[label as usize] += 1;
-            correct[label as usize] += usize::from(label == predicted);
-        }
-        std::array::from_fn(|c| correct[c] as f32 / total[c].max(1) as f32)
-    }
+    /// The probability the model gave each prediction.
+    pub confidences: Vec<f32>,
 }
 
 /// A training run in progress: the model, its optimizer and where it is in the data.
@@ -368,6 +358,7 @@ pub async fn evaluate(
     let device = device.clone().without_autodiff();
     let (mut pixels, mut labels) = (Vec::new(), Vec::new());
     let mut predictions = Vec::with_capacity(set.len());
+    let mut confidences = Vec::with_capacity(set.len());
     let mut loss_sum = 0.0f64;
     let indices: Vec<usize> = (0..set.len()).collect();
     for chunk in indices.chunks(EVAL_BATCH) {
@@ -381,12 +372,17 @@ pub async fn evaluate(
             .await
             .map_err(|e| TrainError::Device(format!("{e:?}")))?;
         loss_sum += loss as f64 * chunk.len() as f64;
-        let classes = logits
-            .argmax(1) // [chunk, 1]
-            .into_data_async()
-            .await
-            .map_err(|e| TrainError::Device(format!("{e:?}")))?;
-        predictions.extend(classes.iter::<i64>().map(|c| c as u8));
+        let read = |t: Tensor<2>| t.into_data_async();
+        let device_error = |e| TrainError::Device(format!("{e:?}"));
+        let confidence = read(softmax(logits.clone(), 1).max_dim(1)).await; // [chunk, 1]
+        let classes = read(logits.argmax(1).float()).await; // [chunk, 1]
+        confidences.extend(confidence.map_err(device_error)?.iter::<f32>());
+        predictions.extend(
+            classes
+                .map_err(device_error)?
+                .iter::<f32>()
+                .map(|c| c as u8),
+        );
     }
     let correct = predictions
         .iter()
@@ -397,6 +393,7 @@ pub async fn evaluate(
         loss: (loss_sum / set.len() as f64) as f32,
         accuracy: correct as f32 / set.len() as f32,
         predictions,
+        confidences,
     })
 }
 

@@ -18,6 +18,7 @@ use wasm_bindgen_futures::future_to_promise;
 
 use crate::data::{Dataset, Split, IMAGE_PIXELS};
 use crate::inference;
+use crate::metrics::Report;
 use crate::model::Model;
 use crate::preprocess;
 use crate::recipe::RecipeSettings;
@@ -194,7 +195,16 @@ struct EvaluationJson {
     accuracy: f32,
     /// The predicted class of the first `SHOWN` test images, for the results grid.
     predictions: Vec<u8>,
+    /// Confusion matrix, per-class accuracy and the most confident mistakes.
+    report: Report,
+    /// The 28×28 pixels of each of the report's mistakes, in its order.
+    mistake_images: Vec<Vec<u8>>,
+    /// The confusion matrix as CSV, for the page's export.
+    confusion_csv: String,
 }
+
+/// Mistakes the page shows after each epoch, most confident first.
+const MISTAKES_SHOWN: usize = 24;
 
 /// Test images whose predictions the page shows after each epoch.
 const SHOWN: usize = 100;
@@ -279,7 +289,7 @@ impl Training {
     }
 
     /// Evaluates the current weights on the test set; resolves to JSON
-    /// `{loss, accuracy, predictions}`.
+    /// `{loss, accuracy, predictions, report, mistake_images}`.
     pub fn evaluate(&self) -> js_sys::Promise {
         let (cell, test, device) = (self.trainer.clone(), self.test.clone(), self.device.clone());
         future_to_promise(async move {
@@ -289,10 +299,17 @@ impl Training {
                 .await
                 .map_err(training_error)?;
             let shown = evaluation.predictions.len().min(SHOWN);
+            let report = Report::new(&evaluation, test.labels(), MISTAKES_SHOWN);
+            let mistake_images = (report.most_confident_mistakes.iter())
+                .map(|m| test.image(m.index).to_vec())
+                .collect();
             Ok(JsValue::from(json(&EvaluationJson {
                 loss: evaluation.loss,
                 accuracy: evaluation.accuracy,
                 predictions: evaluation.predictions[..shown].to_vec(),
+                confusion_csv: report.confusion_csv(),
+                report,
+                mistake_images,
             })))
         })
     }

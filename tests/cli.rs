@@ -91,6 +91,40 @@ fn a_damaged_weights_file_is_refused() {
 }
 
 #[test]
+fn eval_shows_and_exports_the_confusion_matrix_of_the_shipped_weights() {
+    let csv = scratch("confusion.csv");
+    let out = kindling(&["eval", "--export", csv.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("true \\ predicted"), "{stdout}");
+    assert!(stdout.contains("most confident mistakes"), "{stdout}");
+    let csv = std::fs::read_to_string(csv).unwrap();
+    let rows: Vec<Vec<f64>> = csv
+        .lines()
+        .skip(1)
+        .map(|line| line.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    let images: f64 = rows.iter().map(|row| row[1..11].iter().sum::<f64>()).sum();
+    assert_eq!(images, 10_000.0, "every test image in one cell");
+    let json = scratch("evaluation.json");
+    assert!(kindling(&["eval", "--export", json.to_str().unwrap()])
+        .status
+        .success());
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    assert!(report["accuracy"].as_f64().unwrap() > 0.99);
+    assert_eq!(
+        report["most_confident_mistakes"].as_array().unwrap().len(),
+        10
+    );
+    assert_fails_with(&["eval", "--export", "/tmp/x.txt"], ".json or .csv");
+}
+
+#[test]
 fn info_shows_the_seed_model() {
     let out = kindling(&["info"]);
     assert!(out.status.success());

@@ -6,6 +6,7 @@ mod common;
 use burn::tensor::Device;
 use futures_lite::future::block_on;
 use kindling::data::Split;
+use kindling::metrics::Report;
 use kindling::training::{evaluate, Trainer, TrainingConfig};
 
 #[test]
@@ -46,7 +47,7 @@ fn two_thousand_images_teach_ninety_percent() {
         "accuracy {:.3} on 1,000 held-out digits",
         eval.accuracy
     );
-    let per_class = eval.per_class_accuracy(held_out.labels());
+    let per_class = Report::new(&eval, held_out.labels(), 0).per_class_accuracy;
     assert!(
         per_class.iter().all(|&a| a > 0.5),
         "some class is barely learnt: {per_class:?}"

@@ -159,6 +159,8 @@ $('reset').onclick = () => {
   chart.reset();
   $('progress').value = 0;
   $('grid').replaceChildren();
+  $('views').hidden = true;
+  $('export-csv').disabled = $('export-json').disabled = true;
   for (const id of ['run-error', 'weights-error']) $(id).textContent = '';
   $('resume-offer').hidden = true;
   $('download').disabled = true;
@@ -216,6 +218,7 @@ function onTrainerMessage({ data }) {
       $('model-info').textContent = `After epoch ${data.epoch + run.epochOffset}: test accuracy ${(data.accuracy * 100).toFixed(2)}%, `
         + `test loss ${data.loss.toFixed(4)}. The first ${data.predictions.length} test digits:`;
       drawGrid(data.predictions);
+      drawViews(data);
       break;
     case 'weights':
       run.latest = { bytes: data.bytes.slice(), epoch: data.epochsDone + run.epochOffset,
@@ -296,11 +299,55 @@ function drawGrid(predictions) {
   });
 }
 
-function downloadWeights(bytes) {
-  const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
-  const a = Object.assign(document.createElement('a'), { href: url, download: 'kindling-mnist.kndl' });
+// The evaluation views after an epoch: the confusion matrix as a heat-map (each cell shaded by
+// its share of the row, mistakes red, right answers green) and the most confident mistakes.
+let lastEvaluation = null;
+function drawViews(evaluation) {
+  lastEvaluation = evaluation;
+  const { confusion, per_class_accuracy: accuracy, most_confident_mistakes: mistakes } = evaluation.report;
+  const cell = (tag, text, title) => Object.assign(document.createElement(tag), { textContent: text, title: title ?? '' });
+  const header = document.createElement('tr');
+  header.append(cell('th', 'true ╲ read'), ...confusion.map((_, c) => cell('th', c)), cell('th', 'right'));
+  const rows = confusion.map((row, label) => {
+    const tr = document.createElement('tr');
+    const total = row.reduce((a, b) => a + b, 0) || 1;
+    tr.append(cell('th', label), ...row.map((n, predicted) => {
+      const td = cell('td', n || '', `${n} images of ${label} read as ${predicted}`);
+      const share = n / total;
+      td.style.background = label === predicted ? `rgba(43,138,62,${share})`
+        : `rgba(224,49,49,${Math.min(1, share * 8)})`;   // mistakes are rare: shade them 8× stronger
+      if (share > 0.5) td.style.color = '#fff';
+      return td;
+    }), cell('th', `${(accuracy[label] * 100).toFixed(1)}%`));
+    return tr;
+  });
+  $('confusion').replaceChildren(header, ...rows);
+  $('mistakes').replaceChildren(...mistakes.map((m, i) => {
+    const figure = document.createElement('figure');
+    const canvas = Object.assign(document.createElement('canvas'), { width: 28, height: 28 });
+    canvas.getContext('2d').putImageData(grayImage(evaluation.mistake_images[i]), 0, 0);
+    const caption = cell('figcaption', `${m.predicted} (${m.label})`);
+    figure.className = 'wrong';
+    figure.title = `test image ${m.index}: a ${m.label} read as ${m.predicted} with probability ${(m.confidence * 100).toFixed(1)}%`;
+    figure.append(canvas, caption);
+    return figure;
+  }));
+  $('views').hidden = false;
+  $('export-csv').disabled = $('export-json').disabled = false;
+}
+$('export-csv').onclick = () => download(lastEvaluation.confusion_csv, 'text/csv', 'kindling-confusion.csv');
+$('export-json').onclick = () => download(JSON.stringify(lastEvaluation.report, null, 1), 'application/json',
+                                          'kindling-evaluation.json');
+
+function download(contents, type, name) {
+  const url = URL.createObjectURL(new Blob([contents], { type }));
+  const a = Object.assign(document.createElement('a'), { href: url, download: name });
   a.click();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+function downloadWeights(bytes) {
+  download(bytes, 'application/octet-stream', 'kindling-mnist.kndl');
 }
 
 $('weights-file').onchange = async (event) => {

@@ -1,8 +1,8 @@
 // The recipe options in the page (issue 4): the optimizer, schedule and regularization fields,
-// their validation, and a run that uses them. Run by `./build.sh test`.
+// their validation, a run that uses them, and the evaluation views after it. Run by `./build.sh test`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, serveAndLaunch } from './browser.mjs';
 
@@ -76,5 +76,24 @@ test('a run with momentum, a step schedule and an L2 penalty reports and plots t
   assert.equal(penaltyPoints, 6, 'x, step loss, smoothed, test loss, test accuracy and the penalty');
   mkdirSync(join(ROOT, 'artifacts'), { recursive: true });
   await page.screenshot({ path: join(ROOT, 'artifacts', 'page-recipe.png'), fullPage: true });
+  assert.deepEqual(consoleErrors, []);
+});
+
+test('after each epoch the page shows the confusion matrix and the most confident mistakes, and exports them', async () => {
+  // The run of the test above ended after epoch 2.
+  assert.ok(await page.locator('#views').isVisible());
+  const counts = await page.$$eval('#confusion tr', (rows) => rows.slice(1).map(
+    (tr) => [...tr.querySelectorAll('td')].map((td) => Number(td.textContent || 0))));
+  assert.equal(counts.length, 10);
+  assert.equal(counts.flat().reduce((a, b) => a + b, 0), 10_000, 'every test image in one cell');
+  const mistakes = await page.locator('#mistakes figure').count();
+  assert.ok(mistakes > 0 && mistakes <= 24, `${mistakes} mistakes shown`);
+  const [csv] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
+  const text = readFileSync(await csv.path(), 'utf8');
+  assert.equal(text.split('\n')[0], 'label,0,1,2,3,4,5,6,7,8,9,accuracy');
+  const [json] = await Promise.all([page.waitForEvent('download'), page.click('#export-json')]);
+  const report = JSON.parse(readFileSync(await json.path(), 'utf8'));
+  assert.deepEqual(report.confusion, counts);
+  await page.locator('#results').screenshot({ path: join(ROOT, 'artifacts', 'page-evaluation.png') });
   assert.deepEqual(consoleErrors, []);
 });
