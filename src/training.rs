@@ -8,7 +8,7 @@ use burn::optim::{GradientsAccumulator, GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
-use crate::data::{self, Dataset, Normalization, IMAGE_SIDE, NUM_CLASSES};
+use crate::data::{self, Dataset, Normalization, IMAGE_SIDE};
 use crate::model::{Model, ModelConfig};
 use crate::optimizer::{OptimizerConfig, OptimizerKind, ScheduleConfig};
 

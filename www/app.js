@@ -307,7 +307,7 @@ function drawViews(evaluation) {
   const { confusion, per_class_accuracy: accuracy, most_confident_mistakes: mistakes } = evaluation.report;
   const cell = (tag, text, title) => Object.assign(document.createElement(tag), { textContent: text, title: title ?? '' });
   const header = document.createElement('tr');
-  header.append(cell('th', 'true ╲ read'), ...confusion.map((_, c) => cell('th', c)), cell('th', 'right'));
+  header.append(cell('th', 'true╲read'), ...confusion.map((_, c) => cell('th', c)), cell('th', 'right'));
   const rows = confusion.map((row, label) => {
     const tr = document.createElement('tr');
     const total = row.reduce((a, b) => a + b, 0) || 1;
