@@ -106,8 +106,9 @@ impl Model {
     /// function), with the ReLU's work done on a quarter of the values. On the CPU both layer
     /// kinds run as hand-written kernels (`flex_kernels`); elsewhere as burn's ops.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        let [batch, _, _, _] = images.dims(); // [batch, 1, 28, 28]
-                                              // conv [batch, 32, 26, 26] → pool [batch, 32, 13, 13]
+        // images [batch, 1, 28, 28]
+        let [batch, _, _, _] = images.dims();
+        // conv [batch, 32, 26, 26] → pool [batch, 32, 13, 13]
         let x = conv2d_pool2_relu(&self.conv1, images);
         // conv [batch, 64, 11, 11] → pool [batch, 64, 5, 5]
         let x = conv2d_pool2_relu(&self.conv2, x);

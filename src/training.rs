@@ -130,6 +130,11 @@ impl std::fmt::Display for TrainError {
 
 impl std::error::Error for TrainError {}
 
+/// A computation the device failed to run or read back.
+fn device_error(e: impl std::fmt::Debug) -> TrainError {
+    TrainError::Device(format!("{e:?}"))
+}
+
 /// What one optimizer step reports.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StepReport {
@@ -307,7 +312,7 @@ impl Trainer {
             Some(penalty) => read(Tensor::cat(vec![loss, penalty], 0)).await,
             None => read(loss).await,
         }
-        .map_err(|e| TrainError::Device(format!("{e:?}")))?;
+        .map_err(device_error)?;
         let values: Vec<f32> = values.iter::<f32>().collect();
         let (loss, penalty) = (values[0], values.get(1).copied().unwrap_or(0.0));
 
@@ -370,10 +375,9 @@ pub async fn evaluate(
             .forward(logits.clone(), targets)
             .into_scalar_async::<f32>()
             .await
-            .map_err(|e| TrainError::Device(format!("{e:?}")))?;
+            .map_err(device_error)?;
         loss_sum += loss as f64 * chunk.len() as f64;
         let read = |t: Tensor<2>| t.into_data_async();
-        let device_error = |e| TrainError::Device(format!("{e:?}"));
         let confidence = read(softmax(logits.clone(), 1).max_dim(1)).await; // [chunk, 1]
         let classes = read(logits.argmax(1).float()).await; // [chunk, 1]
         confidences.extend(confidence.map_err(device_error)?.iter::<f32>());

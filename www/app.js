@@ -281,22 +281,24 @@ function grayImage(pixels) {
   return image;
 }
 
+// A test digit with the model's answer under it; a wrong one is marked and gives the label too.
+function digitFigure(pixels, label, predicted, title) {
+  const figure = document.createElement('figure');
+  const canvas = Object.assign(document.createElement('canvas'), { width: 28, height: 28 });
+  canvas.getContext('2d').putImageData(grayImage(pixels), 0, 0);
+  const caption = document.createElement('figcaption');
+  const wrong = predicted !== label;
+  caption.textContent = wrong ? `${predicted} (${label})` : `${predicted}`;
+  figure.className = wrong ? 'wrong' : '';
+  figure.title = title;
+  figure.append(canvas, caption);
+  return figure;
+}
+
 function drawGrid(predictions) {
-  const grid = $('grid');
-  grid.replaceChildren();
-  predictions.forEach((predicted, i) => {
-    const figure = document.createElement('figure');
-    const canvas = document.createElement('canvas');
-    canvas.width = canvas.height = 28;
-    canvas.getContext('2d').putImageData(grayImage(testImages.subarray(i * 784, (i + 1) * 784)), 0, 0);
-    const caption = document.createElement('figcaption');
-    const wrong = predicted !== testLabels[i];
-    caption.textContent = wrong ? `${predicted} (${testLabels[i]})` : `${predicted}`;
-    figure.className = wrong ? 'wrong' : '';
-    figure.title = `label ${testLabels[i]}, predicted ${predicted}`;
-    figure.append(canvas, caption);
-    grid.append(figure);
-  });
+  $('grid').replaceChildren(...predictions.map((predicted, i) => digitFigure(
+    testImages.subarray(i * 784, (i + 1) * 784), testLabels[i], predicted,
+    `label ${testLabels[i]}, predicted ${predicted}`)));
 }
 
 // The evaluation views after an epoch: the confusion matrix as a heat-map (each cell shaded by
@@ -322,16 +324,9 @@ function drawViews(evaluation) {
     return tr;
   });
   $('confusion').replaceChildren(header, ...rows);
-  $('mistakes').replaceChildren(...mistakes.map((m, i) => {
-    const figure = document.createElement('figure');
-    const canvas = Object.assign(document.createElement('canvas'), { width: 28, height: 28 });
-    canvas.getContext('2d').putImageData(grayImage(evaluation.mistake_images[i]), 0, 0);
-    const caption = cell('figcaption', `${m.predicted} (${m.label})`);
-    figure.className = 'wrong';
-    figure.title = `test image ${m.index}: a ${m.label} read as ${m.predicted} with probability ${(m.confidence * 100).toFixed(1)}%`;
-    figure.append(canvas, caption);
-    return figure;
-  }));
+  $('mistakes').replaceChildren(...mistakes.map((m, i) => digitFigure(
+    evaluation.mistake_images[i], m.label, m.predicted,
+    `test image ${m.index}: a ${m.label} read as ${m.predicted} with probability ${(m.confidence * 100).toFixed(1)}%`)));
   $('views').hidden = false;
   $('export-csv').disabled = $('export-json').disabled = false;
 }

@@ -1,6 +1,7 @@
 // The live loss plot: training loss per step (raw and smoothed), the regularization penalty
-// added to it (when there is one), test loss and accuracy per epoch on a second axis. uPlot (vendored by build.sh) draws it; at most ~1,500 points a series
-// and one redraw per animation frame keep it smooth over a whole run.
+// added to it (when there is one), test loss and accuracy per epoch on a second axis. uPlot
+// (vendored by build.sh) draws it; at most ~1,500 points a series and one redraw per animation
+// frame keep it smooth over a whole run.
 import uPlot from './vendor/uPlot.esm.js';
 
 const MAX_POINTS = 1500;
@@ -9,7 +10,9 @@ const SMOOTHING = 0.98;   // exponential moving average of the step loss, bias-c
 export class LossChart {
   constructor(element) {
     this.element = element;
-    this.plot = new uPlot(this.options(), [[], [], [], [], [], []], element);
+    const options = this.options();
+    this.empty = () => options.series.map(() => []);   // x, then one array per series
+    this.plot = new uPlot(options, this.empty(), element);
     new ResizeObserver(() => this.plot.setSize(this.size())).observe(element);
     this.reset();
   }
@@ -46,7 +49,7 @@ export class LossChart {
   }
 
   reset() {
-    this.data = [[], [], [], [], [], []];
+    this.data = this.empty();
     this.average = 0;
     this.smoothed = null;
     this.steps = 0;

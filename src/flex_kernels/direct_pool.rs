@@ -5,7 +5,7 @@
 
 use super::conv::ConvDims;
 use super::direct;
-use super::pool::{self, pool_planes, winners};
+use super::pool::{self, passed_sums, pool_planes, winners};
 
 /// `[B, Cout, Ho/2, Wo/2]`.
 fn output_shape(d: ConvDims) -> [usize; 4] {
@@ -43,14 +43,7 @@ pub fn backward(
         }
         wide
     };
-    let db = want_db.then(|| {
-        let mut db = vec![0.0f32; d.c_out];
-        let planes = dy.chunks_exact(q).zip(winner.chunks_exact(q));
-        for (plane, (dy, winner)) in planes.enumerate() {
-            db[plane % d.c_out] += winners(winner, wo).map(|(i, _, _)| dy[i]).sum::<f32>();
-        }
-        db
-    });
+    let db = want_db.then(|| passed_sums(dy, winner, d.c_out, [ho, wo]));
     let dw = want_dw.then(|| direct::weight_grad(x, d, unpooled));
     let dx = want_dx.then(|| direct::input_grad(w, d, unpooled));
     [dx, dw, db]

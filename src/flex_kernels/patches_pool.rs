@@ -15,7 +15,7 @@ use super::conv::ConvDims;
 use super::parallel::{
     for_each_chunk, for_each_chunk2, for_each_chunk3, matmul, sum_over, Strided,
 };
-use super::pool::{pool_plane, winners};
+use super::pool::{passed_sums, pool_plane, winners};
 use super::simd::add_rows;
 
 impl ConvDims {
@@ -109,13 +109,7 @@ pub fn backward(
         let winners = winners(&winner[plane..][..q], rw / 2);
         winners.map(move |(i, y, x)| (dy[plane + i], y * rw + x))
     };
-    let db = want_db.then(|| {
-        let mut db = vec![0.0f32; d.c_out];
-        for (image, co) in (0..d.batch).flat_map(|i| (0..d.c_out).map(move |co| (i, co))) {
-            db[co] += reaching(image, co).map(|(g, _)| g).sum::<f32>();
-        }
-        db
-    });
+    let db = want_db.then(|| passed_sums(dy, winner, d.c_out, [rh / 2, rw / 2]));
     let dw = want_dw.then(|| {
         sum_over(d.batch, d.c_out * k, |image, dw| {
             // dW[co] += Σ g · patch of the winner

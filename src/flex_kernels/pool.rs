@@ -92,6 +92,18 @@ pub fn winners(winner: &[u8], wo: usize) -> impl Iterator<Item = (usize, usize, 
         })
 }
 
+/// Per channel, the sum of the pooled gradient `dy` that passes back through the winners: the
+/// bias gradient of a convolution fused with this pooling (`[B, C, ho, wo]` planes).
+pub fn passed_sums(dy: &[f32], winner: &[u8], channels: usize, [ho, wo]: [usize; 2]) -> Vec<f32> {
+    let q = ho * wo;
+    let mut sums = vec![0.0f32; channels];
+    let planes = dy.chunks_exact(q).zip(winner.chunks_exact(q));
+    for (plane, (dy, winner)) in planes.enumerate() {
+        sums[plane % channels] += winners(winner, wo).map(|(i, _, _)| dy[i]).sum::<f32>();
+    }
+    sums
+}
+
 /// The input's gradient: each output's gradient goes to the input that won its window.
 pub fn backward(dy: &[f32], winner: &[u8], dims: [usize; 4]) -> Vec<f32> {
     let [batch, channels, h, w] = dims;
