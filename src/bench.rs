@@ -11,9 +11,11 @@ use burn::tensor::{Device, Distribution, Tensor};
 
 use futures_lite::future::block_on;
 
-use crate::data::{Dataset, IMAGE_PIXELS};
+use crate::augment::AugmentConfig;
+use crate::data::{Dataset, Normalization, IMAGE_PIXELS};
 use crate::flex_kernels::{conv2d_pool2_relu, conv2d_valid, max_pool2_relu};
 use crate::model::ModelConfig;
+use crate::random::SplitMix64;
 use crate::training::{evaluate, TrainError, Trainer, TrainingConfig};
 use crate::{cost, inference};
 
@@ -91,6 +93,53 @@ pub fn measure(
         batch_size: config.batch_size,
         train_flops_per_image: cost::train_flops(&config.model),
     })
+}
+
+/// Milliseconds to augment one batch of 128 training images, for each kind of augmentation: it
+/// runs on the CPU before every step, so it must stay far below a step's time.
+pub fn augmentation_profile(train: &Dataset) -> Vec<(&'static str, f64)> {
+    let indices: Vec<usize> = (0..128.min(train.len())).collect();
+    let (mut pixels, mut labels) = (Vec::new(), Vec::new());
+    let affine = AugmentConfig::new()
+        .with_shift(2)
+        .with_rotation(10.0)
+        .with_scale(0.1)
+        .with_shear(10.0);
+    let cases = [
+        ("shift 2", AugmentConfig::new().with_shift(2)),
+        ("shift, rotation, scale, shear", affine.clone()),
+        ("all four + mixup", affine.with_mixup(Some(0.2))),
+    ];
+    let mut rng = SplitMix64(1);
+    cases
+        .into_iter()
+        .map(|(name, augment)| {
+            let ms = millis(|| {
+                train.fill_batch(&indices, Normalization::UnitRange, &mut pixels, &mut labels);
+                augment.apply(&mut pixels, &labels, 0.0, &mut rng);
+            }) - millis(|| {
+                train.fill_batch(&indices, Normalization::UnitRange, &mut pixels, &mut labels);
+            });
+            (name, ms.max(0.0))
+        })
+        .collect()
+}
+
+/// Seconds per training step of the best preset's model and augmentation (BatchNorm, shift,
+/// rotation, scale) at batch 128: what those options cost on top of the seed's step.
+pub fn best_preset_step(train: Dataset, steps: usize) -> Result<f64, TrainError> {
+    let config = crate::recipe::Preset::Best
+        .settings()
+        .apply(TrainingConfig::new());
+    let mut trainer = Trainer::new(config, train, &Device::flex())?;
+    for _ in 0..3 {
+        block_on(trainer.step())?;
+    }
+    let started = Instant::now();
+    for _ in 0..steps {
+        block_on(trainer.step())?;
+    }
+    Ok(started.elapsed().as_secs_f64() / steps.max(1) as f64)
 }
 
 /// Milliseconds per call of `f`, after two warm-up calls. `flex` runs eagerly, so the work is

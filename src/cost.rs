@@ -23,17 +23,30 @@ pub fn layer_costs(config: &ModelConfig) -> Vec<LayerCost> {
     let conv1_side = IMAGE_SIDE - 2; // 26
     let conv2_side = conv1_side / 2 - 2; // 11
     let flat = config.flat_features();
-    vec![
-        LayerCost {
-            name: "conv1",
-            params: 9 * c1 + c1,
-            macs: conv1_side.pow(2) * c1 * 9,
-        },
-        LayerCost {
-            name: "conv2",
-            params: 9 * c1 * c2 + c2,
-            macs: conv2_side.pow(2) * c2 * 9 * c1,
-        },
+    // BatchNorm on a pooled map: a scale and a shift per channel (the running mean and
+    // variance are state, not parameters), one multiply-add per value.
+    let norm = |name, channels: usize, side: usize| LayerCost {
+        name,
+        params: 2 * channels,
+        macs: channels * side * side,
+    };
+    let mut layers = vec![LayerCost {
+        name: "conv1",
+        params: 9 * c1 + c1,
+        macs: conv1_side.pow(2) * c1 * 9,
+    }];
+    if config.batch_norm {
+        layers.push(norm("norm1", c1, conv1_side / 2));
+    }
+    layers.push(LayerCost {
+        name: "conv2",
+        params: 9 * c1 * c2 + c2,
+        macs: conv2_side.pow(2) * c2 * 9 * c1,
+    });
+    if config.batch_norm {
+        layers.push(norm("norm2", c2, conv2_side / 2));
+    }
+    layers.extend([
         LayerCost {
             name: "dense1",
             params: flat * hidden + hidden,
@@ -44,7 +57,8 @@ pub fn layer_costs(config: &ModelConfig) -> Vec<LayerCost> {
             params: hidden * NUM_CLASSES + NUM_CLASSES,
             macs: hidden * NUM_CLASSES,
         },
-    ]
+    ]);
+    layers
 }
 
 /// Parameters of the whole model (121,930 for the seed).

@@ -8,6 +8,8 @@
 use std::fmt;
 use std::path::Path;
 
+use crate::random::SplitMix64;
+
 /// Side of a square MNIST image, in pixels.
 pub const IMAGE_SIDE: usize = 28;
 /// Pixels in one image.
@@ -434,41 +436,12 @@ impl Dataset {
     }
 }
 
-/// SplitMix64: tiny, fast, and the same on every platform, unlike `rand`'s `SmallRng`.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (`n > 0`) without modulo bias (Lemire's multiply-and-reject).
-    fn below(&mut self, n: u64) -> u64 {
-        let threshold = n.wrapping_neg() % n;
-        loop {
-            let product = u128::from(self.next_u64()) * u128::from(n);
-            if (product as u64) >= threshold {
-                return (product >> 64) as u64;
-            }
-        }
-    }
-}
-
 /// The order in which one epoch visits the items: a seeded Fisher–Yates shuffle, deterministic
 /// for `(seed, epoch)`, different across epochs, and identical on native and wasm.
 pub fn epoch_order(len: usize, seed: u64, epoch: usize) -> Vec<usize> {
     let epoch_mix = SplitMix64(epoch as u64).next_u64();
-    let mut rng = SplitMix64(seed ^ epoch_mix);
     let mut order: Vec<usize> = (0..len).collect();
-    for i in (1..len).rev() {
-        // j <= i < len, so it fits in usize.
-        let j = rng.below(i as u64 + 1) as usize;
-        order.swap(i, j);
-    }
+    SplitMix64(seed ^ epoch_mix).shuffle(&mut order);
     order
 }
 

@@ -4,16 +4,20 @@
 //! and wasm) and WebGPU in the browser.
 //!
 //! - [`data`]: MNIST IDX files, validated, and the order of batches.
+//! - [`augment`]: shift, flip, affine transforms and mixup, per batch.
+//! - [`random`]: the seeded generator shuffles and augmentations share.
 //! - [`model`]: the seed CNN and its configuration.
 //! - [`optimizer`]: the optimizers and learning-rate schedules.
 //! - [`recipe`]: the recipe's options as the command line and the page give them.
 //! - [`training`]: one step at a time, and evaluation.
 //! - [`inference`] and [`preprocess`]: from a picture of a digit to ten probabilities.
 //! - [`metrics`]: confusion matrix, per-class accuracy and the most confident mistakes.
+//! - [`runs`]: one-line records of finished runs, to compare them.
 //! - [`weights`]: the weights file.
 //! - [`cost`]: parameters and FLOPs, from the configuration.
 //! - `bench`: speed measurements for `kindling bench` (native only).
 
+pub mod augment;
 #[cfg(feature = "native")]
 pub mod bench;
 pub mod cost;
@@ -24,7 +28,9 @@ pub mod metrics;
 pub mod model;
 pub mod optimizer;
 pub mod preprocess;
+pub mod random;
 pub mod recipe;
+pub mod runs;
 pub mod training;
 #[cfg(feature = "web")]
 pub mod web;

@@ -2,11 +2,17 @@
 //!
 //! Every variant is a `ModelConfig`, never a copy of this file: the defaults are the seed's
 //! Keras model exactly (valid padding, ReLU, dropout 0.5 before the classifier).
+//!
+//! The BatchNorm variant normalises each convolution block's output, after its pooling and
+//! ReLU. That keeps every convolution fused with its pooling (`flex_kernels`): max pooling
+//! commutes with an increasing map, and BatchNorm's learned scale may be negative, so a
+//! BatchNorm between them would forbid the fusion. Normalising after the activation is the
+//! placement Ioffe and Szegedy's successors often found as good or better.
 
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::tensor::activation::{relu, softmax};
 use burn::tensor::{Device, Tensor};
 
@@ -28,6 +34,9 @@ pub struct ModelConfig {
     /// Dropout probability before the classifier (0 turns it off).
     #[config(default = 0.5)]
     pub dropout: f64,
+    /// BatchNorm after each convolution block (the model variant; weights record it).
+    #[config(default = false)]
+    pub batch_norm: bool,
 }
 
 /// Side of each feature map after a valid 3×3 convolution and a 2×2 pooling, layer by layer.
@@ -60,12 +69,34 @@ impl ModelConfig {
         Ok(())
     }
 
+    /// True when both have the same weights, so one's weights file fits the other: the same
+    /// layers and sizes (dropout has no weights).
+    pub fn same_weights(&self, other: &ModelConfig) -> bool {
+        let layers = |c: &ModelConfig| (c.conv1_channels, c.conv2_channels, c.hidden, c.batch_norm);
+        layers(self) == layers(other)
+    }
+
+    /// The variant in a few words, for messages: "conv 32/64, dense 64, BatchNorm".
+    pub fn describe(&self) -> String {
+        let norm = if self.batch_norm { ", BatchNorm" } else { "" };
+        format!(
+            "conv {}/{}, dense {}{norm}",
+            self.conv1_channels, self.conv2_channels, self.hidden
+        )
+    }
+
     /// Builds the model with freshly initialised weights on `device`.
     pub fn init(&self, device: &Device) -> Model {
+        let norm = |channels| {
+            self.batch_norm
+                .then(|| BatchNormConfig::new(channels).init(device))
+        };
         Model {
             conv1: Conv2dConfig::new([1, self.conv1_channels], [3, 3]).init(device),
+            norm1: norm(self.conv1_channels),
             conv2: Conv2dConfig::new([self.conv1_channels, self.conv2_channels], [3, 3])
                 .init(device),
+            norm2: norm(self.conv2_channels),
             dense1: LinearConfig::new(self.flat_features(), self.hidden).init(device),
             dropout: DropoutConfig::new(self.dropout).init(),
             dense2: LinearConfig::new(self.hidden, NUM_CLASSES).init(device),
@@ -75,17 +106,28 @@ impl ModelConfig {
     /// Output shape of each layer for one image, for `kindling info`.
     pub fn layer_shapes(&self) -> Vec<(&'static str, Vec<usize>)> {
         let (c1, c2) = (self.conv1_channels, self.conv2_channels);
-        vec![
-            ("input", vec![1, IMAGE_SIDE, IMAGE_SIDE]),
-            ("conv1 3×3 + relu", vec![c1, CONV1_SIDE, CONV1_SIDE]),
-            ("maxpool 2×2", vec![c1, POOL1_SIDE, POOL1_SIDE]),
-            ("conv2 3×3 + relu", vec![c2, CONV2_SIDE, CONV2_SIDE]),
-            ("maxpool 2×2", vec![c2, POOL2_SIDE, POOL2_SIDE]),
+        let norm = |channels, side| {
+            self.batch_norm
+                .then(|| ("batchnorm", vec![channels, side, side]))
+        };
+        [
+            Some(("input", vec![1, IMAGE_SIDE, IMAGE_SIDE])),
+            Some(("conv1 3×3 + relu", vec![c1, CONV1_SIDE, CONV1_SIDE])),
+            Some(("maxpool 2×2", vec![c1, POOL1_SIDE, POOL1_SIDE])),
+            norm(c1, POOL1_SIDE),
+            Some(("conv2 3×3 + relu", vec![c2, CONV2_SIDE, CONV2_SIDE])),
+            Some(("maxpool 2×2", vec![c2, POOL2_SIDE, POOL2_SIDE])),
+            norm(c2, POOL2_SIDE),
+        ]
+        .into_iter()
+        .flatten()
+        .chain([
             ("flatten", vec![self.flat_features()]),
             ("dense1 + relu", vec![self.hidden]),
             ("dropout", vec![self.hidden]),
             ("dense2 (logits)", vec![NUM_CLASSES]),
-        ]
+        ])
+        .collect()
     }
 }
 
@@ -93,7 +135,9 @@ impl ModelConfig {
 #[derive(Module, Debug)]
 pub struct Model {
     conv1: Conv2d,
+    norm1: Option<BatchNorm>,
     conv2: Conv2d,
+    norm2: Option<BatchNorm>,
     dense1: Linear,
     dropout: Dropout,
     dense2: Linear,
@@ -104,14 +148,15 @@ impl Model {
     ///
     /// Each pooling runs before its ReLU: the same result (max commutes with a monotone
     /// function), with the ReLU's work done on a quarter of the values. On the CPU both layer
-    /// kinds run as hand-written kernels (`flex_kernels`); elsewhere as burn's ops.
+    /// kinds run as hand-written kernels (`flex_kernels`); elsewhere as burn's ops. BatchNorm
+    /// uses the batch's statistics on an autodiff device and the running ones elsewhere.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         // images [batch, 1, 28, 28]
         let [batch, _, _, _] = images.dims();
         // conv [batch, 32, 26, 26] → pool [batch, 32, 13, 13]
-        let x = conv2d_pool2_relu(&self.conv1, images);
+        let x = normalize(&self.norm1, conv2d_pool2_relu(&self.conv1, images));
         // conv [batch, 64, 11, 11] → pool [batch, 64, 5, 5]
-        let x = conv2d_pool2_relu(&self.conv2, x);
+        let x = normalize(&self.norm2, conv2d_pool2_relu(&self.conv2, x));
         let x = x.reshape([batch as i32, -1]); // [batch, 1600]
         let x = relu(self.dense1.forward(x)); // [batch, 64]
         let x = self.dropout.forward(x);
@@ -145,5 +190,13 @@ impl Model {
     /// Class probabilities, the seed's final softmax.
     pub fn probabilities(&self, images: Tensor<4>) -> Tensor<2> {
         softmax(self.forward(images), 1) // [batch, 10]
+    }
+}
+
+/// BatchNorm when the variant has it, else the input unchanged.
+fn normalize(norm: &Option<BatchNorm>, x: Tensor<4>) -> Tensor<4> {
+    match norm {
+        Some(norm) => norm.forward(x),
+        None => x,
     }
 }

@@ -5,19 +5,21 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{GradientsAccumulator, GradientsParams, ModuleOptimizer};
-use burn::tensor::activation::softmax;
+use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
-use crate::data::{self, Dataset, Normalization, IMAGE_SIDE};
+use crate::augment::AugmentConfig;
+use crate::data::{self, Dataset, Normalization, IMAGE_SIDE, NUM_CLASSES};
 use crate::model::{Model, ModelConfig};
 use crate::optimizer::{OptimizerConfig, OptimizerKind, ScheduleConfig};
+use crate::random::SplitMix64;
 
 /// Cross-entropy starts near ln 10 ≈ 2.3; a batch loss above this means logits in the
 /// thousands: the run has blown up even if the number is still finite.
 pub const DIVERGED_LOSS: f32 = 1e4;
 
 /// Everything that defines a training run. The defaults are the seed's Keras recipe.
-#[derive(Config, Debug)]
+#[derive(Config, Debug, PartialEq)]
 pub struct TrainingConfig {
     /// The network's layer sizes.
     #[config(default = "ModelConfig::new()")]
@@ -43,6 +45,9 @@ pub struct TrainingConfig {
     /// L2 penalty: `l2 · Σw²` over the kernels is added to the loss.
     #[config(default = 0.0)]
     pub l2: f64,
+    /// How each training batch is transformed on the fly (default: not at all).
+    #[config(default = "AugmentConfig::new()")]
+    pub augment: AugmentConfig,
     /// Seeds the weight initialisation, dropout and the order of the data.
     #[config(default = 42)]
     pub seed: u64,
@@ -88,6 +93,7 @@ impl TrainingConfig {
         }
         self.optimizer.validate().map_err(TrainError::Config)?;
         self.schedule.validate().map_err(TrainError::Config)?;
+        self.augment.validate().map_err(TrainError::Config)?;
         self.model.validate().map_err(TrainError::Config)
     }
 
@@ -268,12 +274,17 @@ impl Trainer {
             &mut self.pixels,
             &mut self.labels,
         );
+        let soft_targets = self.augment_batch();
         let (images, targets) = batch_tensors(&self.pixels, &self.labels, &self.device);
 
         let logits = self.model.forward(images); // [batch, 10]
-        let loss = CrossEntropyLossConfig::new()
-            .init(&self.device)
-            .forward(logits, targets); // [1]
+        let loss = match soft_targets {
+            // Mixup's blended targets: [batch, 10]
+            Some(soft) => soft_cross_entropy(logits, soft_tensor(soft, &self.device)),
+            None => CrossEntropyLossConfig::new()
+                .init(&self.device)
+                .forward(logits, targets), // [1]
+        };
         let penalty = self.model.weight_penalty(self.config.l1, self.config.l2); // [1]
         let total = match &penalty {
             Some(penalty) => loss.clone() + penalty.clone(),
@@ -347,6 +358,37 @@ impl Trainer {
         }
         Ok(report)
     }
+}
+
+impl Trainer {
+    /// Augments the batch just filled, with randomness fixed by (seed, epoch, batch) so a run
+    /// can be repeated. Returns mixup's soft targets, if mixup is on.
+    fn augment_batch(&mut self) -> Option<Vec<f32>> {
+        let augment = &self.config.augment;
+        if !augment.is_active() {
+            return None;
+        }
+        // Salted, so the augmentation's stream is not the shuffle's.
+        let seed = self.config.seed ^ 0xA11C_E5ED;
+        let mut rng = SplitMix64::for_parts(seed, self.epoch as u64, self.batch as u64);
+        let background = self.config.normalization.apply(0);
+        augment.apply(&mut self.pixels, &self.labels, background, &mut rng)
+    }
+}
+
+/// Cross-entropy against probability targets: `−mean over the batch of Σ targets·log softmax`.
+/// With one-hot targets it is the usual loss.
+pub fn soft_cross_entropy(logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
+    let [batch, _] = logits.dims();
+    (targets * log_softmax(logits, 1)) // [batch, 10]
+        .sum()
+        .mul_scalar(-1.0 / batch as f64) // [1]
+}
+
+/// Uploads soft targets, `[batch, 10]`.
+fn soft_tensor(targets: Vec<f32>, device: &Device) -> Tensor<2> {
+    let batch = targets.len() / NUM_CLASSES;
+    Tensor::from_data(TensorData::new(targets, [batch, NUM_CLASSES]), device)
 }
 
 /// Loss, accuracy and predictions of `model` on `set`, in batches that bound memory.

@@ -120,9 +120,9 @@ impl std::fmt::Display for WeightsError {
             Self::Corrupt => write!(f, "the weights file is corrupt: its checksum does not match"),
             Self::WrongModel { expected, found } => write!(
                 f,
-                "the weights are for another model (conv {}/{}, dense {}), not this one (conv {}/{}, dense {})",
-                found.conv1_channels, found.conv2_channels, found.hidden,
-                expected.conv1_channels, expected.conv2_channels, expected.hidden
+                "the weights are for another model ({}), not this one ({})",
+                found.describe(),
+                expected.describe()
             ),
             Self::Record(message) => write!(f, "the weights do not fit the model: {message}"),
         }
@@ -234,8 +234,7 @@ pub fn read_header(bytes: &[u8]) -> Result<(WeightsHeader, &[u8]), WeightsError>
             actual: bytes.len(),
         });
     }
-    let header: WeightsHeader = serde_json::from_slice(&bytes[PREFIX_LEN..header_end])
-        .map_err(|e| WeightsError::BadHeader(e.to_string()))?;
+    let header = parse_header(&bytes[PREFIX_LEN..header_end])?;
     let record = &bytes[header_end..];
     let expected = header_end + header.record_len;
     if bytes.len() != expected {
@@ -250,35 +249,57 @@ pub fn read_header(bytes: &[u8]) -> Result<(WeightsHeader, &[u8]), WeightsError>
     Ok((header, record))
 }
 
+/// The header's JSON. Headers written before the BatchNorm variant existed lack
+/// `model.batch_norm`: they describe the plain model.
+fn parse_header(json: &[u8]) -> Result<WeightsHeader, WeightsError> {
+    let bad = |e: serde_json::Error| WeightsError::BadHeader(e.to_string());
+    let mut value: serde_json::Value = serde_json::from_slice(json).map_err(bad)?;
+    if let Some(model) = value.get_mut("model").and_then(|m| m.as_object_mut()) {
+        model.entry("batch_norm").or_insert(false.into());
+    }
+    serde_json::from_value(value).map_err(bad)
+}
+
 /// Builds the model the file describes, with its weights, on `device`.
 pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<(Model, WeightsHeader), WeightsError> {
     let (header, record) = read_header(bytes)?;
     header.model.validate().map_err(WeightsError::BadHeader)?;
-    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(record.to_vec()))
-        .map_err(|e| WeightsError::Record(e.to_string()))?
-        .cast_to_module_dtype();
-    let model = header
-        .model
-        .init(device)
-        .try_load_record(record)
-        .map_err(|e| WeightsError::Record(e.to_string()))?;
+    let model = with_record(&header.model, record, device)?;
     Ok((model, header))
 }
 
-/// Like [`from_bytes`], but refuses a file made for a different network than `expected`.
+/// Like [`from_bytes`], but for the network `expected` describes: a file made for another
+/// variant (other layer sizes, or with BatchNorm where `expected` has none) is refused. The
+/// model takes `expected`'s dropout, which has no weights.
 pub fn from_bytes_for(
     bytes: &[u8],
     expected: &ModelConfig,
     device: &Device,
 ) -> Result<(Model, WeightsHeader), WeightsError> {
-    let (header, _) = read_header(bytes)?;
-    if &header.model != expected {
+    let (header, record) = read_header(bytes)?;
+    if !header.model.same_weights(expected) {
         return Err(WeightsError::WrongModel {
             expected: expected.clone(),
             found: header.model,
         });
     }
-    from_bytes(bytes, device)
+    let model = with_record(expected, record, device)?;
+    Ok((model, header))
+}
+
+/// A `config` model on `device` holding the weights of `record`.
+fn with_record(
+    config: &ModelConfig,
+    record: &[u8],
+    device: &Device,
+) -> Result<Model, WeightsError> {
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(record.to_vec()))
+        .map_err(|e| WeightsError::Record(e.to_string()))?
+        .cast_to_module_dtype();
+    config
+        .init(device)
+        .try_load_record(record)
+        .map_err(|e| WeightsError::Record(e.to_string()))
 }
 
 pub fn save(path: &Path, model: &Model, header: &WeightsHeader) -> Result<(), WeightsError> {

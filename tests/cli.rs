@@ -55,6 +55,85 @@ fn bad_training_settings_are_refused_with_a_reason() {
         "decay factor",
     );
     assert_fails_with(&["train", "--dropout", "1"], "dropout");
+    // Augmentation.
+    assert_fails_with(&["train", "--rotation", "200"], "rotation");
+    assert_fails_with(&["train", "--mixup", "0"], "mixup alpha");
+    assert_fails_with(&["train", "--shift", "9"], "shift");
+    assert_fails_with(&["train", "--scale", "1.5"], "scale");
+    assert_fails_with(&["train", "--preset", "fastest"], "invalid value");
+}
+
+#[test]
+fn a_short_run_shows_its_views_records_itself_and_refuses_the_wrong_variant() {
+    let (weights, runs, views) = (scratch("bn.kndl"), scratch("runs.jsonl"), scratch("v.json"));
+    let _ = std::fs::remove_file(&runs);
+    let path = |p: &PathBuf| p.to_str().unwrap().to_string();
+    let train = |extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--limit",
+            "256",
+            "--test-limit",
+            "200",
+            "--epochs",
+            "1",
+        ];
+        args.extend(extra);
+        kindling(&args)
+    };
+    let out = train(&[
+        "--batch-norm",
+        "--shift",
+        "1",
+        "--mixup",
+        "0.2",
+        "--out",
+        &path(&weights),
+        "--runs",
+        &path(&runs),
+        "--export",
+        &path(&views),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("recipe: adam lr 0.001 · BatchNorm · shift 1 · mixup 0.2"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("true \\ predicted"), "{stdout}");
+    assert!(std::fs::read_to_string(&views)
+        .unwrap()
+        .contains("per_class_accuracy"));
+    // Continuing from those weights without BatchNorm is refused, naming both variants.
+    assert_fails_with(
+        &["train", "--limit", "256", "--from", &path(&weights)],
+        "BatchNorm",
+    );
+    let out = train(&[
+        "--from",
+        &path(&weights),
+        "--batch-norm",
+        "--out",
+        &path(&weights),
+        "--runs",
+        &path(&runs),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = kindling(&["runs", "--file", &path(&runs)]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(table.lines().count(), 3, "a header and two runs:\n{table}");
+    assert!(
+        table.contains("mixup 0.2") && table.contains("flex"),
+        "{table}"
+    );
 }
 
 #[test]
@@ -125,11 +204,15 @@ fn eval_shows_and_exports_the_confusion_matrix_of_the_shipped_weights() {
 }
 
 #[test]
-fn info_shows_the_seed_model() {
+fn info_shows_the_seed_model_and_its_batch_norm_variant() {
     let out = kindling(&["info"]);
     assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
     for needle in ["121930", "64×5×5", "1600", "conv2"] {
+        assert!(stdout.contains(needle), "info lacks {needle}:\n{stdout}");
+    }
+    let stdout = String::from_utf8_lossy(&kindling(&["info", "--batch-norm"]).stdout).to_string();
+    for needle in ["122122", "norm2", "batchnorm"] {
         assert!(stdout.contains(needle), "info lacks {needle}:\n{stdout}");
     }
 }

@@ -53,3 +53,49 @@ fn two_thousand_images_teach_ninety_percent() {
         "some class is barely learnt: {per_class:?}"
     );
 }
+
+#[test]
+fn soft_targets_that_are_one_hot_give_the_usual_cross_entropy() {
+    use burn::nn::loss::CrossEntropyLossConfig;
+    use burn::tensor::{Distribution, Int, Tensor, TensorData};
+    use kindling::training::soft_cross_entropy;
+    let device = Device::flex();
+    let logits = Tensor::<2>::random([6, 10], Distribution::Normal(0.0, 3.0), &device);
+    let labels = [3i64, 0, 9, 9, 1, 4];
+    let mut one_hot = vec![0.0f32; 60];
+    for (i, &l) in labels.iter().enumerate() {
+        one_hot[i * 10 + l as usize] = 1.0;
+    }
+    let targets = Tensor::<2>::from_data(TensorData::new(one_hot, [6, 10]), &device);
+    let classes = Tensor::<1, Int>::from_data(TensorData::new(labels.to_vec(), [6]), &device);
+    let soft: f32 = soft_cross_entropy(logits.clone(), targets).into_scalar();
+    let hard: f32 = CrossEntropyLossConfig::new()
+        .init(&device)
+        .forward(logits, classes)
+        .into_scalar();
+    assert!((soft - hard).abs() < 1e-5, "{soft} vs {hard}");
+}
+
+#[test]
+fn augmented_training_still_learns() {
+    use kindling::augment::AugmentConfig;
+    let augment = AugmentConfig::new()
+        .with_shift(2)
+        .with_rotation(10.0)
+        .with_scale(0.1)
+        .with_mixup(Some(0.4));
+    let losses = |seed: u64| {
+        let config = TrainingConfig::new()
+            .with_augment(augment.clone())
+            .with_batch_size(50)
+            .with_seed(seed);
+        let mut trainer = Trainer::new(config, common::toy_dataset(500), &Device::flex()).unwrap();
+        (0..40)
+            .map(|_| block_on(trainer.step()).unwrap().loss)
+            .collect::<Vec<f32>>()
+    };
+    // Repeatability for a seed: tests/determinism.rs, alone in its binary.
+    let first = losses(1);
+    let mean = |xs: &[f32]| xs.iter().sum::<f32>() / xs.len() as f32;
+    assert!(mean(&first[35..]) < 0.75 * mean(&first[..5]), "{first:?}");
+}

@@ -1,7 +1,7 @@
 // The page: it only draws. Training runs in train-worker.js, predictions in predict-worker.js.
 import { LossChart } from './chart.js';
 import { DrawingPad } from './pad.js';
-import { clearCheckpoint, loadCheckpoint, saveCheckpoint } from './store.js';
+import { addRun, clearCheckpoint, clearRuns, listRuns, loadCheckpoint, saveCheckpoint } from './store.js';
 
 const $ = (id) => document.getElementById(id);
 let trainer = null;   // the training worker, replaced if it fails (see startTrainer)
@@ -29,7 +29,13 @@ const LIMITS = {
   l1: { min: 0, max: 1 },
   l2: { min: 0, max: 1 },
   dropout: { min: 0, max: 0.99 },
+  shift: { min: 0, max: 7, integer: true },
+  rotation: { min: 0, max: 180 },
+  scale: { min: 0, max: 0.99 },
+  shear: { min: 0, max: 45 },
+  mixup: { min: 0.01, max: 100, when: (form) => form.elements.mixup_on.checked },
 };
+const CHECKBOXES = ['batch_norm', 'flip', 'mixup_on'];
 // Keras's learning rate and weight decay for each optimizer, set when the optimizer changes.
 const OPTIMIZER_DEFAULTS = {
   gd: { learning_rate: 0.1, weight_decay: 0 }, sgd: { learning_rate: 0.01, weight_decay: 0 },
@@ -46,8 +52,9 @@ function readSettings() {
   const form = $('settings');
   const settings = {};
   const problems = [];
-  for (const [name, { min, max, integer }] of Object.entries(LIMITS)) {
+  for (const [name, { min, max, integer, when }] of Object.entries(LIMITS)) {
     const input = form.elements[name];
+    if (when && !when(form)) { input.classList.remove('invalid'); settings[name] = null; continue; }
     const value = Number(input.value);
     const ok = input.value.trim() !== '' && Number.isFinite(value) && value >= min && value <= max
       && (!integer || Number.isInteger(value));
@@ -60,9 +67,30 @@ function readSettings() {
   }
   $('settings-error').textContent = problems.join('; ');
   for (const name of ['backend', 'optimizer', 'schedule']) settings[name] = form.elements[name].value;
+  for (const name of CHECKBOXES) settings[name] = form.elements[name].checked;
   return problems.length ? null : settings;
 }
 $('settings').addEventListener('input', readSettings);
+
+// Puts saved or preset settings in the form; mixup's α is null when mixup is off.
+function fillForm(values) {
+  const form = $('settings');
+  for (const [name, value] of Object.entries(values)) {
+    const input = form.elements[name];
+    if (!input || value == null) continue;
+    if (input.type === 'checkbox') input.checked = Boolean(value);
+    else input.value = value;
+  }
+  if ('mixup' in values) form.elements.mixup_on.checked = values.mixup != null;
+  showRecipeFields();
+  readSettings();
+  requestPreview();
+}
+
+// A preset starts from the form's defaults; the training worker knows each preset's settings.
+$('settings').elements.preset.addEventListener('change', ({ target }) => {
+  trainer.postMessage({ type: 'preset', name: target.value });
+});
 
 // Only the fields the chosen optimizer and schedule use are shown.
 function showRecipeFields() {
@@ -74,6 +102,9 @@ function showRecipeFields() {
     label.hidden = !label.dataset.schedules.split(' ').includes(schedule.value);
   }
   $('recipe-note').textContent = RECIPE_NOTES[optimizer.value] ?? '';
+  const { flip, mixup_on: mixup } = $('settings').elements;
+  $('flip-warning').hidden = !flip.checked;
+  $('augmentation').querySelector('[data-mixup]').hidden = !mixup.checked;
 }
 $('settings').elements.optimizer.addEventListener('change', ({ target }) => {
   for (const [name, value] of Object.entries(OPTIMIZER_DEFAULTS[target.value])) {
@@ -84,6 +115,27 @@ $('settings').elements.optimizer.addEventListener('change', ({ target }) => {
 });
 $('settings').elements.schedule.addEventListener('change', showRecipeFields);
 showRecipeFields();
+
+// ---- augmentation preview -------------------------------------------------------------------
+// The same training images, augmented as the form says, redrawn shortly after each change.
+let previewSeed = 1, previewTimer = 0, dataLoaded = false;
+function requestPreview() {
+  clearTimeout(previewTimer);
+  previewTimer = setTimeout(() => {
+    const settings = readSettings();
+    if (settings && dataLoaded) trainer.postMessage({ type: 'preview', settings, seed: previewSeed });
+  }, 120);
+}
+$('augmentation').addEventListener('input', () => { showRecipeFields(); requestPreview(); });
+$('reshuffle').onclick = () => { previewSeed += 1; requestPreview(); };
+
+function drawPreview({ pixels, captions }) {
+  $('preview').replaceChildren(...captions.map((caption, i) => {
+    const figure = digitFigure(pixels.subarray(i * 784, (i + 1) * 784), 0, 0, caption);
+    figure.querySelector('figcaption').textContent = caption;
+    return figure;
+  }));
+}
 
 // ---- training -------------------------------------------------------------------------------
 let run = null;   // {settings, started, epochOffset, latest: the last weights the worker sent}
@@ -104,7 +156,8 @@ function startRun(settings, from) {
   $('progress').value = 0;
   setButtons('running');
   const epochs = Math.max(1, settings.epochs - run.epochOffset);
-  trainer.postMessage({ type: 'train', settings: { ...settings, epochs }, weights: from?.bytes });
+  trainer.postMessage({ type: 'train', settings: { ...settings, epochs }, weights: from?.bytes,
+                        epochsBefore: run.epochOffset });
 }
 
 $('start').onclick = () => {
@@ -126,10 +179,7 @@ async function offerCheckpoint() {
   let saved = null;
   try { saved = await loadCheckpoint(); } catch { saved = null; }
   if (!saved || saved.epoch >= saved.settings.epochs) return;
-  for (const [name, value] of Object.entries(saved.settings)) {
-    if ($('settings').elements[name]) $('settings').elements[name].value = value;
-  }
-  showRecipeFields();
+  fillForm(saved.settings);
   offerToContinue(saved, `A run from ${new Date(saved.savedAt).toLocaleString()} stopped after epoch `
     + `${saved.epoch} of ${saved.settings.epochs} (test accuracy ${(saved.accuracy * 100).toFixed(2)}%).`);
 }
@@ -154,8 +204,7 @@ $('reset').onclick = () => {
   run = null;
   checkpoint = null;
   $('settings').reset();
-  showRecipeFields();
-  readSettings();
+  fillForm({});
   chart.reset();
   $('progress').value = 0;
   $('grid').replaceChildren();
@@ -182,7 +231,20 @@ function onTrainerMessage({ data }) {
     case 'loaded':
       $('status').textContent = `MNIST loaded (${mb(data.total)} gzipped). Press Train.`;
       setButtons('idle');
+      dataLoaded = true;
+      requestPreview();
       if (!checkpoint) offerCheckpoint();
+      break;
+    case 'preset': {
+      const name = $('settings').elements.preset.value;
+      $('settings').reset();
+      $('settings').elements.preset.value = name;
+      fillForm(data.settings);
+      break;
+    }
+    case 'preview':
+      if (data.error) $('settings-error').textContent = data.error;
+      else drawPreview(data);
       break;
     case 'adapter':
       $('device-note').textContent = data.adapter
@@ -237,7 +299,11 @@ function onTrainerMessage({ data }) {
     case 'download': downloadWeights(data.bytes); break;
     case 'paused': setButtons('paused'); $('status').textContent += ' · paused'; break;
     case 'resumed': setButtons('running'); break;
-    case 'finished': setButtons('idle'); $('status').textContent += ' · done'; break;
+    case 'finished':
+      setButtons('idle');
+      $('status').textContent += ' · done';
+      keepRun(data.record);
+      break;
     case 'stopped': setButtons('idle'); $('status').textContent += ' · stopped'; break;
     case 'error':
       setButtons(testImages || run ? 'idle' : 'loading');
@@ -245,6 +311,9 @@ function onTrainerMessage({ data }) {
       $('run-error').textContent = data.kind === 'Diverged'
         ? `${data.message}. The model is back to its last good weights: Continue from them, or Train afresh.`
         : `Training stopped: ${data.message}`;
+      // Weights that do not fit the settings (say, BatchNorm ticked for a plain model's
+      // checkpoint): change the settings and continue again.
+      if (data.kind === 'SettingsError' && checkpoint) $('resume-offer').hidden = false;
       if (data.kind === 'Diverged' && run.latest) {
         offerToContinue(run.latest, `Continue from the last good weights (after ${run.latest.where}) with the settings above.`);
       }
@@ -263,6 +332,7 @@ function startTrainer() {
 
 function restartTrainer(why) {
   trainer.terminate();
+  dataLoaded = false;
   setButtons('loading');
   $('backend').textContent = 'stopped';
   const latest = run?.latest;
@@ -352,6 +422,58 @@ $('weights-file').onchange = async (event) => {
   $('weights-error').textContent = '';
   predictor.postMessage({ type: 'load', bytes: new Uint8Array(await file.arrayBuffer()) });
 };
+
+// ---- run comparison --------------------------------------------------------------------------
+// Each finished run's record (the CLI's format) and its curve, kept in IndexedDB.
+let runs = [], shownRun = null;
+
+async function keepRun(record) {
+  try {
+    await addRun({ record: JSON.parse(record), curve: chart.snapshot() });
+    await showRuns();
+  } catch (e) {
+    $('status').textContent += ` · run not kept in this browser: ${e.message ?? e}`;
+  }
+}
+
+async function showRuns() {
+  try { runs = await listRuns(); } catch { runs = []; }
+  const cell = (tag, text, className = '') => Object.assign(document.createElement(tag), { textContent: text, className });
+  const header = document.createElement('tr');
+  header.append(...['#', 'finished', 'recipe', 'device', 'epochs', 'accuracy', 'time', 'chart'].map((t) => cell('th', t)));
+  const rows = runs.map(({ record: r }, i) => {
+    const tr = document.createElement('tr');
+    const pick = Object.assign(document.createElement('input'), { type: 'radio', name: 'overlay', checked: shownRun === i });
+    pick.setAttribute('aria-label', `draw run ${i + 1} on the chart`);
+    pick.onchange = () => overlayRun(i);
+    const picked = cell('td', '');
+    picked.append(pick);
+    tr.className = shownRun === i ? 'overlaid' : '';
+    tr.append(cell('td', i + 1), cell('td', new Date(r.finished_at * 1000).toLocaleString()), cell('td', r.recipe),
+              cell('td', r.device), cell('td', r.epochs, 'number'),
+              cell('td', `${(r.test_accuracy * 100).toFixed(2)}%`, 'number'), cell('td', formatTime(r.seconds), 'number'), picked);
+    return tr;
+  });
+  $('runs-table').replaceChildren(header, ...rows);
+  if (!runs.length) $('runs-table').replaceChildren(cell('caption', 'No finished runs yet.'));
+  $('runs-download').disabled = $('runs-clear').disabled = !runs.length;
+}
+
+function overlayRun(i) {
+  shownRun = i;
+  chart.showRun(runs[i].curve);
+  for (const [j, tr] of [...$('runs-table').rows].slice(1).entries()) tr.className = j === i ? 'overlaid' : '';
+}
+
+$('runs-download').onclick = () => download(runs.map(({ record }) => `${JSON.stringify(record)}\n`).join(''),
+                                            'application/x-ndjson', 'kindling-runs.jsonl');
+$('runs-clear').onclick = async () => {
+  await clearRuns();
+  shownRun = null;
+  chart.showRun(null);
+  await showRuns();
+};
+showRuns();
 
 // ---- predictions ------------------------------------------------------------------------------
 let nextId = 0, inFlight = false, pending = false, predictorReady = false;

@@ -2,7 +2,7 @@
 // yields to its event loop between steps, so Pause and Stop act within one step; the page only
 // draws what it posts. After each epoch it posts a checkpoint the page keeps in IndexedDB.
 // Messages: see README.md in this folder.
-import init from './pkg/cpu/kindling.js';
+import init, { augmentPreview, presetSettings, runRecord } from './pkg/cpu/kindling.js';
 import { openTraining } from './backends.js';
 import { loadMnist } from './mnist.js';
 
@@ -14,6 +14,9 @@ let training = null;      // the run in progress
 let state = 'idle';       // idle | running | paused | stopping
 let lastAccuracy;
 let lastReport = null;    // the last step that kept its update
+let lastEvaluation = null;
+// How many training images the augmentation preview shows.
+const PREVIEW_IMAGES = 16;
 
 const post = (message, transfer) => self.postMessage(message, transfer ?? []);
 
@@ -90,8 +93,9 @@ function sendWeights(bytes, report) {
   post({ type: 'weights', bytes, epoch: report.epoch, step: report.step, epochsDone }, [bytes.buffer]);
 }
 
-// Trains with `settings`; from a checkpoint's weights when `weights` is given.
-async function train(settings, weights) {
+// Trains with `settings`; from a checkpoint's weights when `weights` is given, after
+// `epochsBefore` epochs of the run it continues.
+async function train(settings, weights, epochsBefore = 0) {
   training?.free();
   training = null;
   const { backend, why } = await chooseBackend(settings.backend ?? 'auto', settings);
@@ -101,6 +105,8 @@ async function train(settings, weights) {
   state = 'running';
   lastAccuracy = undefined;
   lastReport = null;
+  lastEvaluation = null;
+  const device = backend === 'webgpu' ? why : 'CPU (wasm)';
   const started = performance.now();
   let lastWeights = started;
   while (state === 'running' || state === 'paused') {
@@ -113,6 +119,7 @@ async function train(settings, weights) {
     if (report.epoch_done) {
       const evaluation = JSON.parse(await training.evaluate());
       lastAccuracy = evaluation.accuracy;
+      lastEvaluation = evaluation;
       post({ type: 'epoch', epoch: report.epoch, ...evaluation });
       bytes = await training.save(lastAccuracy);
       post({ type: 'checkpoint', epoch: report.epoch, accuracy: lastAccuracy, bytes: bytes.slice() });
@@ -122,7 +129,14 @@ async function train(settings, weights) {
       sendWeights(bytes, report);
       lastWeights = performance.now();
     }
-    if (report.finished) { state = 'idle'; post({ type: 'finished' }); return; }
+    if (report.finished) {
+      state = 'idle';
+      const facts = { device, images: Math.min(settings.limit, 60000), epochs: settings.epochs + epochsBefore,
+                      seconds: (performance.now() - started) / 1000, test_accuracy: lastEvaluation.accuracy,
+                      test_loss: lastEvaluation.loss, finished_at: Math.floor(Date.now() / 1000) };
+      post({ type: 'finished', record: runRecord(JSON.stringify(settings), JSON.stringify(facts)) });
+      return;
+    }
     await yieldToEvents();
   }
   state = 'idle';
@@ -134,8 +148,10 @@ self.onmessage = async ({ data }) => {
     switch (data.type) {
       case 'train':
         if (state !== 'idle') return;
-        await train(data.settings, data.weights);
+        await train(data.settings, data.weights, data.epochsBefore);
         break;
+      case 'preset': post({ type: 'preset', settings: JSON.parse(presetSettings(data.name)) }); break;
+      case 'preview': preview(data.settings, data.seed); break;
       case 'pause': if (state === 'running') { state = 'paused'; post({ type: 'paused' }); } break;
       case 'resume': if (state === 'paused') { state = 'running'; post({ type: 'resumed' }); } break;
       case 'stop': if (state !== 'idle') state = 'stopping'; break;
@@ -151,6 +167,19 @@ self.onmessage = async ({ data }) => {
     await failed(error);
   }
 };
+
+// The first training images as `settings` would augment them, or why the settings cannot.
+function preview(settings, seed) {
+  if (!files) return;
+  try {
+    const images = files[0].subarray(16, 16 + PREVIEW_IMAGES * 784);   // after the IDX header
+    const labels = files[1].subarray(8, 8 + PREVIEW_IMAGES);
+    const { pixels, captions } = JSON.parse(augmentPreview(images, labels, JSON.stringify(settings), seed));
+    post({ type: 'preview', pixels: Uint8Array.from(pixels), captions });
+  } catch (error) {
+    post({ type: 'preview', error: error.message ?? String(error) });
+  }
+}
 
 // A diverged run keeps its model (the weights from before the bad step): it goes to the page
 // for predictions and download. Any other failure in a run may have left the wasm or the device

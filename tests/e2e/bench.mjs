@@ -41,6 +41,8 @@ try {
   if (result.error) throw new Error(result.error);
   console.log(`  CPU (flex, wasm SIMD, 1 thread)       ${result.cpu.perStep.toFixed(3)} s per step`
               + ` (first ${result.cpu.first.toFixed(2)} s; target ≤ 0.14 s; TF.js cannot train on wasm)`);
+  console.log(`  CPU, best preset                      ${result.cpuBest.perStep.toFixed(3)} s per step`
+              + ' (BatchNorm, shift, rotation and scale augmentation)');
   if (result.webgpu) {
     console.log(`  WebGPU on ${adapter}  ${result.webgpu.perStep.toFixed(2)} s per step`
                 + ` (first ${result.webgpu.first.toFixed(1)} s; target ≤ 1.75 s; TF.js 3.5 s on WebGL)`);

@@ -73,7 +73,7 @@ test('a run with momentum, a step schedule and an L2 penalty reports and plots t
   assert.match(status, /\+ penalty 0\.\d{4}/, 'the L2 term is shown beside the loss');
   assert.match(status, /lr 0\.00500/, 'the learning rate halved after the first epoch');
   const penaltyPoints = await page.evaluate(() => document.querySelectorAll('#chart .u-legend .u-series').length);
-  assert.equal(penaltyPoints, 6, 'x, step loss, smoothed, test loss, test accuracy and the penalty');
+  assert.equal(penaltyPoints, 8, 'x, step loss, smoothed, test loss, test accuracy, the penalty and a picked run\'s two');
   mkdirSync(join(ROOT, 'artifacts'), { recursive: true });
   await page.screenshot({ path: join(ROOT, 'artifacts', 'page-recipe.png'), fullPage: true });
   assert.deepEqual(consoleErrors, []);

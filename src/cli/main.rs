@@ -1,27 +1,29 @@
 //! `kindling`: train, evaluate and query the MNIST CNN from a terminal, on the CPU (`flex`).
 
+mod train;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use burn::tensor::Device;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use futures_lite::future::block_on;
-use indicatif::{ProgressBar, ProgressStyle};
 
-use kindling::data::{Dataset, Normalization, Split};
+use kindling::data::{Dataset, Split};
 use kindling::inference::{self, Prediction};
 use kindling::metrics::Report;
 use kindling::model::ModelConfig;
-use kindling::recipe::RecipeSettings;
-use kindling::training::{self, Event, Trainer, TrainingConfig};
+use kindling::training::{self, Evaluation};
 use kindling::{cost, weights};
 
-/// Mistakes `kindling eval` lists, most confident first.
+use train::{TrainArgs, RUNS_FILE};
+
+/// Mistakes `kindling eval` and `kindling train` list, most confident first.
 const MISTAKES_SHOWN: usize = 10;
 
 /// The weights trained with `kindling train` (seed recipe, 10 epochs), used when no --model is given.
-const PRETRAINED: &[u8] = include_bytes!("../weights/mnist-cnn.kndl");
+const PRETRAINED: &[u8] = include_bytes!("../../weights/mnist-cnn.kndl");
 
 #[derive(Parser)]
 #[command(
@@ -36,8 +38,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Train the CNN on MNIST and save its weights.
+    /// Train the CNN on MNIST, save its weights and record the run.
     Train(TrainArgs),
+    /// The recorded runs side by side: recipe, test accuracy, time.
+    Runs {
+        #[arg(long, value_name = "FILE", default_value = RUNS_FILE)]
+        file: PathBuf,
+    },
     /// Test accuracy of a weights file: overall, per class, the confusion matrix and the most
     /// confident mistakes.
     Eval {
@@ -66,7 +73,11 @@ enum Command {
         precision: weights::Precision,
     },
     /// The layers, their output shapes, parameters and FLOPs per image.
-    Info,
+    Info {
+        /// The BatchNorm variant.
+        #[arg(long)]
+        batch_norm: bool,
+    },
     /// Time training steps and inference on the full training set.
     Bench {
         #[arg(long, env = "KINDLING_DATA", default_value = "data/mnist")]
@@ -79,48 +90,11 @@ enum Command {
     },
 }
 
-#[derive(clap::Args)]
-struct TrainArgs {
-    /// Folder with the four MNIST IDX files (./build.sh data fetches them).
-    #[arg(long, env = "KINDLING_DATA", default_value = "data/mnist")]
-    data: PathBuf,
-    #[arg(long, default_value_t = 10)]
-    epochs: usize,
-    #[arg(long, default_value_t = 128)]
-    batch_size: usize,
-    /// Learning rate [default: Keras's for the optimizer: 0.01 for sgd, momentum and nesterov,
-    /// 0.001 for the others; 0.1 for gd].
-    #[arg(long)]
-    lr: Option<f64>,
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
-    #[command(flatten)]
-    recipe: RecipeSettings,
-    /// Train on the first N images only (a quick run).
-    #[arg(long)]
-    limit: Option<usize>,
-    /// Evaluate on the first N test images only.
-    #[arg(long)]
-    test_limit: Option<usize>,
-    #[arg(long, value_enum, default_value_t = Norm::Unit)]
-    normalize: Norm,
-    /// Where to write the trained weights.
-    #[arg(long, short, default_value = "kindling.kndl")]
-    out: PathBuf,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Norm {
-    /// Pixels scaled to [0, 1].
-    Unit,
-    /// MNIST mean/std standardisation.
-    Mnist,
-}
-
 fn main() -> ExitCode {
     keep_freed_memory();
     let result = match Cli::parse().command {
-        Command::Train(args) => train(args),
+        Command::Train(args) => train::train(args),
+        Command::Runs { file } => train::list_runs(&file),
         Command::Eval {
             model,
             export,
@@ -132,8 +106,8 @@ fn main() -> ExitCode {
             output,
             precision,
         } => convert(&input, &output, precision),
-        Command::Info => {
-            info();
+        Command::Info { batch_norm } => {
+            info(&ModelConfig::new().with_batch_norm(batch_norm));
             Ok(())
         }
         Command::Bench {
@@ -153,88 +127,16 @@ fn main() -> ExitCode {
 
 type CliResult = Result<(), String>;
 
-fn load_split(dir: &Path, split: Split, limit: Option<usize>) -> Result<Dataset, String> {
+pub(crate) fn load_split(
+    dir: &Path,
+    split: Split,
+    limit: Option<usize>,
+) -> Result<Dataset, String> {
     let set = Dataset::load(dir, split).map_err(|e| e.to_string())?;
     Ok(match limit {
         Some(n) => set.limit(n),
         None => set,
     })
-}
-
-fn train(args: TrainArgs) -> CliResult {
-    let config = (args.recipe).apply(TrainingConfig::new());
-    let lr = (args.lr).unwrap_or(config.optimizer.kind.default_learning_rate());
-    let config = config
-        .with_epochs(args.epochs)
-        .with_batch_size(args.batch_size)
-        .with_learning_rate(lr)
-        .with_seed(args.seed)
-        .with_normalization(match args.normalize {
-            Norm::Unit => Normalization::UnitRange,
-            Norm::Mnist => Normalization::MNIST,
-        });
-    config.validate().map_err(|e| e.to_string())?;
-    if args.limit == Some(0) {
-        return Err("--limit must be at least 1".into());
-    }
-    let train_set = load_split(&args.data, Split::Train, args.limit)?;
-    let test_set = load_split(&args.data, Split::Test, args.test_limit)?;
-    let device = Device::flex();
-    let mut trainer =
-        Trainer::new(config.clone(), train_set, &device).map_err(|e| e.to_string())?;
-
-    let steps = trainer.steps_per_epoch() * config.epochs;
-    let bar = ProgressBar::new(steps as u64).with_style(
-        ProgressStyle::with_template(
-            "epoch {prefix} [{bar:30}] {pos}/{len} steps · {msg} · ETA {eta}",
-        )
-        .expect("static template")
-        .progress_chars("=> "),
-    );
-    let started = Instant::now();
-    let mut smoothed = None::<f32>;
-    let evaluation = block_on(training::run(&mut trainer, &test_set, |event| match event {
-        Event::Step(report) => {
-            let loss = smoothed.map_or(report.loss, |s| 0.95 * s + 0.05 * report.loss);
-            smoothed = Some(loss);
-            bar.set_prefix(format!("{}/{}", report.epoch, config.epochs));
-            bar.set_message(format!("loss {loss:.4}"));
-            bar.inc(1);
-        }
-        // Printed above the bar, and also when the output is not a terminal (CI, logs).
-        Event::Epoch { epoch, evaluation } => bar.suspend(|| {
-            println!(
-                "epoch {epoch:>2}: train loss {:.4} · test loss {:.4} · test accuracy {:.2}% · {:.0} s",
-                smoothed.unwrap_or(f32::NAN),
-                evaluation.loss,
-                100.0 * evaluation.accuracy,
-                started.elapsed().as_secs_f64()
-            )
-        }),
-    }))
-    .map_err(|e| e.to_string())?;
-    bar.finish_and_clear();
-    let seconds = started.elapsed().as_secs_f64();
-    let samples = trainer.samples_seen() as f64;
-    let header = weights::WeightsHeader::new(
-        config.model.clone(),
-        config.normalization,
-        "mnist",
-        config.epochs,
-        Some(evaluation.accuracy),
-    );
-    weights::save(&args.out, &trainer.model(), &header).map_err(|e| e.to_string())?;
-    println!(
-        "test accuracy {:.2}% after {} epochs · {:.1} s ({:.1} s/epoch) · {:.0} samples/s · {:.1} GFLOP/s\nweights saved to {}",
-        100.0 * evaluation.accuracy,
-        config.epochs,
-        seconds,
-        seconds / config.epochs as f64,
-        samples / seconds,
-        samples * cost::train_flops(&config.model) / seconds / 1e9,
-        args.out.display()
-    );
-    Ok(())
 }
 
 /// The weights file given, or the pretrained one shipped in the binary.
@@ -290,7 +192,13 @@ fn eval(model_path: Option<&Path>, export: Option<&Path>, data: &Path) -> CliRes
         eval.loss,
         started.elapsed().as_secs_f64()
     );
-    let report = Report::new(&eval, test_set.labels(), MISTAKES_SHOWN);
+    print_views(&eval, test_set.labels(), export)
+}
+
+/// The evaluation views: confusion matrix, per-class accuracy, the most confident mistakes;
+/// also written to `export` (.json or .csv) when given.
+pub(crate) fn print_views(eval: &Evaluation, labels: &[u8], export: Option<&Path>) -> CliResult {
+    let report = Report::new(eval, labels, MISTAKES_SHOWN);
     print!("{}", report.confusion_table());
     println!("most confident mistakes (test index: label → predicted, probability):");
     for m in &report.most_confident_mistakes {
@@ -348,16 +256,18 @@ fn predict(model_path: Option<&Path>, images: &[PathBuf]) -> CliResult {
     }
 }
 
-fn info() {
-    let config = ModelConfig::new();
-    println!("Seed CNN (valid padding, ReLU), per image:");
+fn info(config: &ModelConfig) {
+    println!(
+        "Seed CNN ({}; valid padding, ReLU), per image:",
+        config.describe()
+    );
     println!("{:<18} {:>14}", "layer", "output");
     for (name, shape) in config.layer_shapes() {
         let shape: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
         println!("{name:<18} {:>14}", shape.join("×"));
     }
     println!("\n{:<8} {:>10} {:>16}", "layer", "params", "forward MFLOP");
-    for layer in cost::layer_costs(&config) {
+    for layer in cost::layer_costs(config) {
         println!(
             "{:<8} {:>10} {:>16.3}",
             layer.name,
@@ -368,10 +278,10 @@ fn info() {
     println!(
         "{:<8} {:>10} {:>16.3}\n\ntraining: ≈ {:.1} MFLOP per image, {:.2} TFLOP per 60,000-image epoch",
         "total",
-        cost::params(&config),
-        cost::forward_flops(&config) / 1e6,
-        cost::train_flops(&config) / 1e6,
-        cost::train_flops(&config) * 60_000.0 / 1e12
+        cost::params(config),
+        cost::forward_flops(config) / 1e6,
+        cost::train_flops(config) / 1e6,
+        cost::train_flops(config) * 60_000.0 / 1e12
     );
 }
 
@@ -379,6 +289,9 @@ fn bench(data: &Path, steps: usize, warmup: usize) -> CliResult {
     let train_set = load_split(data, Split::Train, None)?;
     let test_set = load_split(data, Split::Test, None)?;
     let images = train_set.len();
+    let augmentation = kindling::bench::augmentation_profile(&train_set);
+    let best_step = kindling::bench::best_preset_step(train_set.clone(), steps.min(30))
+        .map_err(|e| e.to_string())?;
     let report =
         kindling::bench::measure(train_set, &test_set, steps, warmup).map_err(|e| e.to_string())?;
     println!(
@@ -403,6 +316,17 @@ fn bench(data: &Path, steps: usize, warmup: usize) -> CliResult {
     );
     println!("  inference, 1 image  {:.2} ms", report.inference_ms);
     println!(
+        "  best preset's step  {best_step:.4} s (BatchNorm + augmentation; the seed's: {:.4} s)",
+        report.seconds_per_step
+    );
+    println!("\naugmenting a batch of 128 (before each step, on the CPU):");
+    for (name, ms) in augmentation {
+        println!(
+            "  {name:<32} {ms:>6.2} ms ({:.1}% of a seed step)",
+            100.0 * ms / 1e3 / report.seconds_per_step
+        );
+    }
+    println!(
         "\nwhere a step goes (batch 128, ms):\n  {:<36} {:>8} {:>18}",
         "operation", "forward", "forward+backward"
     );
@@ -425,6 +349,6 @@ fn keep_freed_memory() {
     }
 }
 
-fn threads() -> usize {
+pub(crate) fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }

@@ -25,6 +25,8 @@ use crate::recipe::RecipeSettings;
 use crate::training::{evaluate, TrainError, Trainer, TrainingConfig};
 use crate::weights::{self, WeightsHeader};
 
+mod recipe;
+
 #[wasm_bindgen(start)]
 fn start() {
     console_error_panic_hook::set_once();
@@ -37,12 +39,18 @@ fn js_error(e: impl Display) -> JsError {
 /// A training error whose `name` says what kind it is, so the worker can tell a diverged run
 /// ("Diverged": the weights from before the step are kept) from a failed device ("DeviceError").
 fn training_error(e: TrainError) -> JsValue {
-    let error = js_sys::Error::new(&e.to_string());
-    error.set_name(match e {
+    let name = match e {
         TrainError::Diverged { .. } => "Diverged",
         TrainError::Device(_) => "DeviceError",
         TrainError::Config(_) | TrainError::EmptyData => "SettingsError",
-    });
+    };
+    named_error(name, e)
+}
+
+/// A JavaScript `Error` with `name` set, which the worker tells apart from a crash.
+fn named_error(name: &str, message: impl Display) -> JsValue {
+    let error = js_sys::Error::new(&message.to_string());
+    error.set_name(name);
     error.into()
 }
 
@@ -79,25 +87,23 @@ fn datasets(files: [&[u8]; 4]) -> Result<(Dataset, Dataset), JsError> {
 
 /// What the page lets a user set for a run; everything else is the seed recipe.
 #[derive(Deserialize)]
-struct RunSettings {
+pub(crate) struct RunSettings {
     epochs: usize,
     batch_size: usize,
-    learning_rate: f64,
     seed: u64,
     /// Train on the first `limit` images only (0: all).
     limit: usize,
-    /// Optimizer, schedule and regularization.
+    /// Learning rate, optimizer, schedule, regularization, model variant, augmentation.
     #[serde(flatten)]
     recipe: RecipeSettings,
 }
 
 impl RunSettings {
-    fn config(&self) -> TrainingConfig {
+    pub(crate) fn config(&self) -> TrainingConfig {
         (self.recipe)
             .apply(TrainingConfig::new())
             .with_epochs(self.epochs)
             .with_batch_size(self.batch_size)
-            .with_learning_rate(self.learning_rate)
             .with_seed(self.seed)
     }
 }
@@ -220,19 +226,22 @@ impl Training {
         test_labels: &[u8],
         settings: &str,
         weights: Option<Vec<u8>>,
-    ) -> Result<Training, JsError> {
+    ) -> Result<Training, JsValue> {
         let files = [train_images, train_labels, test_images, test_labels];
         Training::on(Device::flex(), "CPU".into(), files, settings, weights)
     }
 
+    /// Bad settings, and weights to continue from that do not fit them (another model
+    /// variant), are refused as a "SettingsError"; the worker stays usable.
     fn on(
         device: Device,
         backend: String,
         files: [&[u8]; 4],
         settings: &str,
         weights: Option<Vec<u8>>,
-    ) -> Result<Training, JsError> {
-        let settings: RunSettings = serde_json::from_str(settings).map_err(js_error)?;
+    ) -> Result<Training, JsValue> {
+        let settings: RunSettings =
+            serde_json::from_str(settings).map_err(|e| named_error("SettingsError", e))?;
         let config = settings.config();
         let (mut train, test) = datasets(files)?;
         if settings.limit > 0 {
@@ -240,11 +249,12 @@ impl Training {
         }
         let trainer = match weights {
             Some(bytes) => {
-                let (model, _) = weights::from_bytes(&bytes, &device).map_err(js_error)?;
-                config.validate().map_err(js_error)?;
+                config.validate().map_err(training_error)?;
+                let (model, _) = weights::from_bytes_for(&bytes, &config.model, &device)
+                    .map_err(|e| named_error("SettingsError", format!("cannot continue: {e}")))?;
                 Trainer::resume(config, train, &device, model)
             }
-            None => Trainer::new(config, train, &device).map_err(js_error)?,
+            None => Trainer::new(config, train, &device).map_err(training_error)?,
         };
         Ok(Training {
             trainer: Rc::new(RefCell::new(Some(trainer))),
@@ -396,7 +406,7 @@ impl Training {
         test_labels: Vec<u8>,
         settings: String,
         weights: Option<Vec<u8>>,
-    ) -> Result<Training, JsError> {
+    ) -> Result<Training, JsValue> {
         let device = webgpu_device().await?;
         let files = [&train_images[..], &train_labels, &test_images, &test_labels];
         Training::on(device, "WebGPU".into(), files, &settings, weights)

@@ -1,0 +1,197 @@
+//! `kindling train` and `kindling runs`: a training run from the terminal, its evaluation
+//! views at the end, and the JSON-lines record that lets runs be compared.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use burn::tensor::Device;
+use clap::ValueEnum;
+use futures_lite::future::block_on;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use kindling::data::{Normalization, Split};
+use kindling::recipe::{Preset, RecipeSettings};
+use kindling::runs::{self, RunRecord};
+use kindling::training::{self, Event, Trainer, TrainingConfig};
+use kindling::{cost, weights};
+
+use crate::{load_split, print_views, threads, CliResult};
+
+/// Where `kindling train` appends its run records, and `kindling runs` reads them.
+pub const RUNS_FILE: &str = "kindling-runs.jsonl";
+
+#[derive(clap::Args)]
+pub struct TrainArgs {
+    /// Folder with the four MNIST IDX files (./build.sh data fetches them).
+    #[arg(long, env = "KINDLING_DATA", default_value = "data/mnist")]
+    data: PathBuf,
+    /// A named recipe; the other flags change it [default: seed].
+    #[arg(long, value_enum, default_value_t = Preset::Seed)]
+    preset: Preset,
+    #[arg(long, default_value_t = 10)]
+    epochs: usize,
+    #[arg(long, default_value_t = 128)]
+    batch_size: usize,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    #[command(flatten)]
+    recipe: RecipeSettings,
+    /// Start from these weights instead of fresh ones (the same model variant).
+    #[arg(long, value_name = "FILE")]
+    from: Option<PathBuf>,
+    /// Train on the first N images only (a quick run).
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Evaluate on the first N test images only.
+    #[arg(long)]
+    test_limit: Option<usize>,
+    #[arg(long, value_enum, default_value_t = Norm::Unit)]
+    normalize: Norm,
+    /// Where to write the trained weights.
+    #[arg(long, short, default_value = "kindling.kndl")]
+    out: PathBuf,
+    /// Also write the final evaluation views to FILE (.json or .csv).
+    #[arg(long, value_name = "FILE")]
+    export: Option<PathBuf>,
+    /// The JSON-lines file this run's record is appended to.
+    #[arg(long, value_name = "FILE", default_value = RUNS_FILE)]
+    runs: PathBuf,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Norm {
+    /// Pixels scaled to [0, 1].
+    Unit,
+    /// MNIST mean/std standardisation.
+    Mnist,
+}
+
+/// The run's configuration: the preset, then the flags over it.
+fn config(args: &TrainArgs) -> TrainingConfig {
+    let preset = args.preset.settings().apply(TrainingConfig::new());
+    args.recipe
+        .apply(preset)
+        .with_epochs(args.epochs)
+        .with_batch_size(args.batch_size)
+        .with_seed(args.seed)
+        .with_normalization(match args.normalize {
+            Norm::Unit => Normalization::UnitRange,
+            Norm::Mnist => Normalization::MNIST,
+        })
+}
+
+pub fn train(args: TrainArgs) -> CliResult {
+    let config = config(&args);
+    config.validate().map_err(|e| e.to_string())?;
+    if args.limit == Some(0) {
+        return Err("--limit must be at least 1".into());
+    }
+    let train_set = load_split(&args.data, Split::Train, args.limit)?;
+    let test_set = load_split(&args.data, Split::Test, args.test_limit)?;
+    let images = train_set.len();
+    let device = Device::flex();
+    let mut trainer = match &args.from {
+        None => Trainer::new(config.clone(), train_set, &device).map_err(|e| e.to_string())?,
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let (model, _) = weights::from_bytes_for(&bytes, &config.model, &device)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            Trainer::resume(config.clone(), train_set, &device, model)
+        }
+    };
+    println!("recipe: {}", runs::summary(&config));
+
+    let steps = trainer.steps_per_epoch() * config.epochs;
+    let bar = ProgressBar::new(steps as u64).with_style(
+        ProgressStyle::with_template(
+            "epoch {prefix} [{bar:30}] {pos}/{len} steps · {msg} · ETA {eta}",
+        )
+        .expect("static template")
+        .progress_chars("=> "),
+    );
+    let started = Instant::now();
+    let mut smoothed = None::<f32>;
+    let evaluation = block_on(training::run(&mut trainer, &test_set, |event| match event {
+        Event::Step(report) => {
+            let loss = smoothed.map_or(report.loss, |s| 0.95 * s + 0.05 * report.loss);
+            smoothed = Some(loss);
+            bar.set_prefix(format!("{}/{}", report.epoch, config.epochs));
+            bar.set_message(format!("loss {loss:.4}"));
+            bar.inc(1);
+        }
+        // Printed above the bar, and also when the output is not a terminal (CI, logs).
+        Event::Epoch { epoch, evaluation } => bar.suspend(|| {
+            println!(
+                "epoch {epoch:>2}: train loss {:.4} · test loss {:.4} · test accuracy {:.2}% · {:.0} s",
+                smoothed.unwrap_or(f32::NAN),
+                evaluation.loss,
+                100.0 * evaluation.accuracy,
+                started.elapsed().as_secs_f64()
+            )
+        }),
+    }))
+    .map_err(|e| e.to_string())?;
+    bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    let samples = trainer.samples_seen() as f64;
+    let header = weights::WeightsHeader::new(
+        config.model.clone(),
+        config.normalization,
+        "mnist",
+        config.epochs,
+        Some(evaluation.accuracy),
+    );
+    weights::save(&args.out, &trainer.model(), &header).map_err(|e| e.to_string())?;
+    println!(
+        "test accuracy {:.2}% after {} epochs · {:.1} s ({:.1} s/epoch) · {:.0} samples/s · {:.1} GFLOP/s\nweights saved to {}",
+        100.0 * evaluation.accuracy,
+        config.epochs,
+        seconds,
+        seconds / config.epochs as f64,
+        samples / seconds,
+        samples * cost::train_flops(&config.model) / seconds / 1e9,
+        args.out.display()
+    );
+    print_views(&evaluation, test_set.labels(), args.export.as_deref())?;
+
+    let finished_at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let device = format!("flex, {} threads", threads());
+    let record = RunRecord::new(
+        &config,
+        &evaluation,
+        images,
+        config.epochs,
+        seconds,
+        &device,
+        finished_at,
+    );
+    append_record(&args.runs, &record)
+}
+
+/// Adds one line to the runs file, creating it if needed.
+fn append_record(path: &Path, record: &RunRecord) -> CliResult {
+    let fail = |e: std::io::Error| format!("{}: {e}", path.display());
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(fail)?;
+    file.write_all(record.to_line().as_bytes()).map_err(fail)?;
+    println!(
+        "run recorded in {} (kindling runs compares them)",
+        path.display()
+    );
+    Ok(())
+}
+
+/// `kindling runs`: the recorded runs side by side.
+pub fn list_runs(path: &Path) -> CliResult {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let records = runs::parse_lines(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    print!("{}", runs::table(&records));
+    Ok(())
+}

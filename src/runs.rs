@@ -1,0 +1,148 @@
+//! Run comparison: every finished run leaves a one-line record (settings, test accuracy, wall
+//! time, epochs), kept as JSON lines by the CLI and in IndexedDB by the page, so runs with
+//! different settings can be set side by side.
+
+use serde::{Deserialize, Serialize};
+
+use crate::optimizer::ScheduleKind;
+use crate::training::{Evaluation, TrainingConfig};
+
+/// One finished run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// When the run finished, in seconds since 1970 (UTC).
+    pub finished_at: u64,
+    /// The settings in a few words ([`summary`]).
+    pub recipe: String,
+    /// The settings in full, to repeat the run.
+    pub config: TrainingConfig,
+    /// "CPU", "flex, 2 threads" or the WebGPU adapter.
+    pub device: String,
+    /// Training images per epoch.
+    pub images: usize,
+    pub epochs: usize,
+    pub test_accuracy: f32,
+    pub test_loss: f32,
+    /// Wall time of training and evaluation.
+    pub seconds: f64,
+}
+
+impl RunRecord {
+    pub fn new(
+        config: &TrainingConfig,
+        evaluation: &Evaluation,
+        images: usize,
+        epochs: usize,
+        seconds: f64,
+        device: &str,
+        finished_at: u64,
+    ) -> Self {
+        RunRecord {
+            finished_at,
+            recipe: summary(config),
+            config: config.clone(),
+            device: device.to_string(),
+            images,
+            epochs,
+            test_accuracy: evaluation.accuracy,
+            test_loss: evaluation.loss,
+            seconds,
+        }
+    }
+
+    /// The record as one JSON line, newline included.
+    pub fn to_line(&self) -> String {
+        serde_json::to_string(self).expect("plain data") + "\n"
+    }
+}
+
+/// Reads a JSON-lines file of records; a damaged line is an error naming its number.
+pub fn parse_lines(text: &str) -> Result<Vec<RunRecord>, String> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(i, line)| {
+            serde_json::from_str(line).map_err(|e| format!("line {}: not a run record: {e}", i + 1))
+        })
+        .collect()
+}
+
+/// The records as a table, one run per row, in the order given.
+pub fn table(records: &[RunRecord]) -> String {
+    let mut out = format!(
+        "{:>3}  {:>8}  {:>7}  {:>6}  {:>8}  {:<16}  {}\n",
+        "#", "accuracy", "loss", "epochs", "time", "device", "recipe"
+    );
+    for (i, r) in records.iter().enumerate() {
+        out += &format!(
+            "{:>3}  {:>7.2}%  {:>7.4}  {:>6}  {:>7.0}s  {:<16}  {}\n",
+            i + 1,
+            100.0 * r.test_accuracy,
+            r.test_loss,
+            r.epochs,
+            r.seconds,
+            r.device,
+            r.recipe
+        );
+    }
+    out
+}
+
+/// What sets `config` apart, in a few words: the optimizer and its learning rate always, then
+/// every setting that is not the seed's, e.g. "adam lr 0.003 · cosine, warm-up 1 · BatchNorm ·
+/// shift 2 · rotation 10°".
+pub fn summary(config: &TrainingConfig) -> String {
+    let seed = TrainingConfig::new();
+    let optimizer = serde_json::to_value(config.optimizer.kind).expect("plain enum");
+    let mut parts = vec![format!(
+        "{} lr {}",
+        optimizer.as_str().unwrap_or("?"),
+        config.learning_rate
+    )];
+    let schedule = &config.schedule;
+    match schedule.kind {
+        ScheduleKind::Constant => {}
+        ScheduleKind::Step => parts.push(format!(
+            "step ×{} every {}",
+            schedule.factor, schedule.every_epochs
+        )),
+        ScheduleKind::Cosine if schedule.warmup_epochs > 0.0 => {
+            parts.push(format!("cosine, warm-up {}", schedule.warmup_epochs))
+        }
+        ScheduleKind::Cosine => parts.push("cosine".into()),
+    }
+    let mut push_if = |on: bool, text: String| {
+        if on {
+            parts.push(text)
+        }
+    };
+    push_if(
+        config.batch_size != seed.batch_size,
+        format!("batch {}", config.batch_size),
+    );
+    let decay = config.optimizer.weight_decay;
+    push_if(
+        decay != config.optimizer.kind.default_weight_decay(),
+        format!("decay {decay}"),
+    );
+    push_if(config.l1 > 0.0, format!("L1 {}", config.l1));
+    push_if(config.l2 > 0.0, format!("L2 {}", config.l2));
+    push_if(
+        config.model.dropout != seed.model.dropout,
+        format!("dropout {}", config.model.dropout),
+    );
+    push_if(config.model.batch_norm, "BatchNorm".into());
+    let augment = &config.augment;
+    push_if(augment.shift > 0, format!("shift {}", augment.shift));
+    push_if(augment.flip, "flip".into());
+    push_if(
+        augment.rotation > 0.0,
+        format!("rotation {}°", augment.rotation),
+    );
+    push_if(augment.scale > 0.0, format!("scale {}", augment.scale));
+    push_if(augment.shear > 0.0, format!("shear {}°", augment.shear));
+    if let Some(alpha) = augment.mixup {
+        parts.push(format!("mixup {alpha}"));
+    }
+    parts.join(" · ")
+}

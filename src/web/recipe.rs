@@ -1,0 +1,114 @@
+//! The page's recipe helpers: presets for the form, a preview of the augmentation the form
+//! describes, and the record a finished run leaves for comparison.
+
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+
+use super::{js_error, json, RunSettings};
+use crate::data::{Dataset, Normalization, IMAGE_PIXELS, NUM_CLASSES};
+use crate::random::SplitMix64;
+use crate::recipe::Preset;
+use crate::runs::RunRecord;
+use crate::training::Evaluation;
+
+/// A preset's settings ("seed" or "best") as JSON named like the form's fields; the ones it
+/// leaves out keep the form's defaults.
+#[wasm_bindgen(js_name = presetSettings)]
+pub fn preset_settings(name: &str) -> Result<String, JsError> {
+    let preset: Preset = serde_json::from_value(name.into())
+        .map_err(|_| JsError::new(&format!("no preset called {name:?}")))?;
+    Ok(json(&preset.settings()))
+}
+
+#[derive(Serialize)]
+struct PreviewJson {
+    /// The augmented images, 28×28 bytes each, concatenated.
+    pixels: Vec<u8>,
+    /// What each image is trained as: its class, or mixup's blend ("3 62% · 8 38%").
+    captions: Vec<String>,
+}
+
+/// The first training images (`images`: 28×28 bytes each; `labels`) as the form's settings
+/// would augment them, drawn with `seed`. Refuses invalid settings with the reason.
+#[wasm_bindgen(js_name = augmentPreview)]
+pub fn augment_preview(
+    images: Vec<u8>,
+    labels: Vec<u8>,
+    settings: &str,
+    seed: u32,
+) -> Result<String, JsError> {
+    let settings: RunSettings = serde_json::from_str(settings).map_err(js_error)?;
+    let augment = settings.config().augment;
+    augment.validate().map_err(js_error)?;
+    let set = Dataset::from_parts(images, labels).map_err(js_error)?;
+    let indices: Vec<usize> = (0..set.len()).collect();
+    let (mut pixels, mut classes) = (Vec::new(), Vec::new());
+    set.fill_batch(
+        &indices,
+        Normalization::UnitRange,
+        &mut pixels,
+        &mut classes,
+    );
+    let targets = augment.apply(&mut pixels, &classes, 0.0, &mut SplitMix64(seed.into()));
+    let captions = match targets {
+        None => classes.iter().map(|c| c.to_string()).collect(),
+        Some(targets) => targets
+            .chunks_exact(NUM_CLASSES)
+            .map(blend_caption)
+            .collect(),
+    };
+    let pixels = pixels
+        .iter()
+        .map(|p| (p.clamp(0.0, 1.0) * 255.0).round() as u8)
+        .collect::<Vec<u8>>();
+    debug_assert_eq!(pixels.len(), set.len() * IMAGE_PIXELS);
+    Ok(json(&PreviewJson { pixels, captions }))
+}
+
+/// "3 62% · 8 38%": the classes a mixup target blends, largest share first.
+fn blend_caption(target: &[f32]) -> String {
+    let mut shares: Vec<(usize, f32)> = (target.iter().copied().enumerate())
+        .filter(|&(_, t)| t > 0.005)
+        .collect();
+    shares.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let parts: Vec<String> = (shares.iter())
+        .map(|(class, t)| format!("{class} {:.0}%", t * 100.0))
+        .collect();
+    parts.join(" · ")
+}
+
+/// What the page knows about a finished run, beyond its settings.
+#[derive(Deserialize)]
+struct RunFacts {
+    device: String,
+    images: usize,
+    epochs: usize,
+    seconds: f64,
+    test_accuracy: f32,
+    test_loss: f32,
+    finished_at: u64,
+}
+
+/// The one-line record of a finished run (the CLI's JSON-lines format) from its settings and
+/// `facts` (JSON), for the page's comparison table.
+#[wasm_bindgen(js_name = runRecord)]
+pub fn run_record(settings: &str, facts: &str) -> Result<String, JsError> {
+    let settings: RunSettings = serde_json::from_str(settings).map_err(js_error)?;
+    let facts: RunFacts = serde_json::from_str(facts).map_err(js_error)?;
+    let evaluation = Evaluation {
+        loss: facts.test_loss,
+        accuracy: facts.test_accuracy,
+        predictions: Vec::new(),
+        confidences: Vec::new(),
+    };
+    let record = RunRecord::new(
+        &settings.config(),
+        &evaluation,
+        facts.images,
+        facts.epochs,
+        facts.seconds,
+        &facts.device,
+        facts.finished_at,
+    );
+    Ok(json(&record))
+}
