@@ -129,12 +129,15 @@ function requestPreview() {
 $('augmentation').addEventListener('input', () => { showRecipeFields(); requestPreview(); });
 $('reshuffle').onclick = () => { previewSeed += 1; requestPreview(); };
 
-function drawPreview({ pixels, captions }) {
+function drawPreview({ pixels, captions, blend }) {
+  const shares = blend && `${Math.round(blend * 100)}% the first class and ${Math.round((1 - blend) * 100)}% the second`;
   $('preview').replaceChildren(...captions.map((caption, i) => {
-    const figure = digitFigure(pixels.subarray(i * 784, (i + 1) * 784), 0, 0, caption);
+    const title = caption.includes('+') ? `a blend: ${shares}` : `trained as a ${caption}`;
+    const figure = digitFigure(pixels.subarray(i * 784, (i + 1) * 784), 0, 0, title);
     figure.querySelector('figcaption').textContent = caption;
     return figure;
   }));
+  $('preview-blend').textContent = blend ? `Mixup, this draw: each image is ${shares} (one weight a batch).` : '';
 }
 
 // ---- training -------------------------------------------------------------------------------

@@ -174,8 +174,8 @@ function preview(settings, seed) {
   try {
     const images = files[0].subarray(16, 16 + PREVIEW_IMAGES * 784);   // after the IDX header
     const labels = files[1].subarray(8, 8 + PREVIEW_IMAGES);
-    const { pixels, captions } = JSON.parse(augmentPreview(images, labels, JSON.stringify(settings), seed));
-    post({ type: 'preview', pixels: Uint8Array.from(pixels), captions });
+    const { pixels, captions, blend } = JSON.parse(augmentPreview(images, labels, JSON.stringify(settings), seed));
+    post({ type: 'preview', pixels: Uint8Array.from(pixels), captions, blend });
   } catch (error) {
     post({ type: 'preview', error: error.message ?? String(error) });
   }

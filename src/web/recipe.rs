@@ -24,8 +24,11 @@ pub fn preset_settings(name: &str) -> Result<String, JsError> {
 struct PreviewJson {
     /// The augmented images, 28×28 bytes each, concatenated.
     pixels: Vec<u8>,
-    /// What each image is trained as: its class, or mixup's blend ("3 62% · 8 38%").
+    /// What each image is trained as: its class, or with mixup the two classes blended,
+    /// the larger share first ("3+8").
     captions: Vec<String>,
+    /// With mixup, the larger share of every blend in this batch (one weight per batch).
+    blend: Option<f32>,
 }
 
 /// The first training images (`images`: 28×28 bytes each; `labels`) as the form's settings
@@ -50,31 +53,38 @@ pub fn augment_preview(
         &mut classes,
     );
     let targets = augment.apply(&mut pixels, &classes, 0.0, &mut SplitMix64(seed.into()));
-    let captions = match targets {
-        None => classes.iter().map(|c| c.to_string()).collect(),
-        Some(targets) => targets
-            .chunks_exact(NUM_CLASSES)
-            .map(blend_caption)
-            .collect(),
+    let (captions, blend) = match targets {
+        None => (classes.iter().map(|c| c.to_string()).collect(), None),
+        Some(targets) => {
+            let rows = targets.chunks_exact(NUM_CLASSES);
+            let blend = rows
+                .clone()
+                .map(|row| row.iter().copied().fold(0.0, f32::max));
+            // A blend of two images of the same class is all that class; the others show λ.
+            let blend = blend.filter(|&share| share < 0.9999).fold(0.5, f32::max);
+            (rows.map(blend_caption).collect(), Some(blend))
+        }
     };
     let pixels = pixels
         .iter()
         .map(|p| (p.clamp(0.0, 1.0) * 255.0).round() as u8)
         .collect::<Vec<u8>>();
     debug_assert_eq!(pixels.len(), set.len() * IMAGE_PIXELS);
-    Ok(json(&PreviewJson { pixels, captions }))
+    Ok(json(&PreviewJson {
+        pixels,
+        captions,
+        blend,
+    }))
 }
 
-/// "3 62% · 8 38%": the classes a mixup target blends, largest share first.
+/// "3+8": the classes a mixup target blends, the larger share first.
 fn blend_caption(target: &[f32]) -> String {
     let mut shares: Vec<(usize, f32)> = (target.iter().copied().enumerate())
-        .filter(|&(_, t)| t > 0.005)
+        .filter(|&(_, t)| t > 0.0)
         .collect();
     shares.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let parts: Vec<String> = (shares.iter())
-        .map(|(class, t)| format!("{class} {:.0}%", t * 100.0))
-        .collect();
-    parts.join(" · ")
+    let classes: Vec<String> = shares.iter().map(|(class, _)| class.to_string()).collect();
+    classes.join("+")
 }
 
 /// What the page knows about a finished run, beyond its settings.

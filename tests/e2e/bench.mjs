@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { ROOT, serveAndLaunch } from './browser.mjs';
+import { ROOT, mnistLoaded, serveAndLaunch } from './browser.mjs';
 
 // Everything the page fetches before it can answer a drawing: the page, its modules, the
 // prediction worker, the CPU bundle and the shipped weights (MNIST is fetched only to train).
@@ -62,8 +62,7 @@ try {
 async function drawingLatencyWhileTraining(browser, url) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   await page.goto(url);
-  await page.waitForFunction(() => document.querySelector('#status').textContent.includes('MNIST loaded'),
-                             null, { timeout: 60_000 });
+  await mnistLoaded(page);
   await page.fill('input[name=epochs]', '1');
   await page.selectOption('select[name=backend]', 'cpu');
   await page.click('#start');

@@ -24,3 +24,17 @@ export async function serveAndLaunch() {
   const close = async () => { await browser.close(); server.kill(); };
   return { url, browser, close };
 }
+
+/** Waits until the page has loaded MNIST (the Train button works from then on). */
+export const mnistLoaded = (page) => page.waitForFunction(
+  () => document.querySelector('#status').textContent.includes('MNIST loaded'), null, { timeout: 60_000 });
+
+/** The page at 1280×800 with MNIST loaded; console errors and uncaught exceptions go to `errors`. */
+export async function openLoadedPage(session, errors) {
+  const page = await session.browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(session.url);
+  await mnistLoaded(page);
+  return page;
+}

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, serveAndLaunch } from './browser.mjs';
+import { ROOT, mnistLoaded, serveAndLaunch } from './browser.mjs';
 
 const ARTIFACTS = join(ROOT, 'artifacts');
 
@@ -27,8 +27,7 @@ after(async () => {
 const status = () => page.locator('#status').textContent();
 
 test('the page loads MNIST and the shipped model with no console errors', async () => {
-  await page.waitForFunction(() => document.querySelector('#status').textContent.includes('MNIST loaded'),
-                             null, { timeout: 60_000 });
+  await mnistLoaded(page);
   await page.waitForFunction(() => document.querySelector('#model-info').textContent.includes('Shipped weights'));
   assert.match(await page.locator('#model-info').textContent(), /test accuracy 99\.\d\d%/);
   assert.deepEqual(consoleErrors, []);
@@ -112,8 +111,7 @@ test('after a reload the page offers to continue from the last epoch, and does',
 
 async function reloadAndWait() {
   await page.reload();
-  await page.waitForFunction(() => document.querySelector('#status').textContent.includes('MNIST loaded'),
-                             null, { timeout: 60_000 });
+  await mnistLoaded(page);
 }
 
 async function setSettings(settings) {

@@ -4,19 +4,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, serveAndLaunch } from './browser.mjs';
+import { ROOT, openLoadedPage, serveAndLaunch } from './browser.mjs';
 
 let session, page;
 const consoleErrors = [];
 
 before(async () => {
   session = await serveAndLaunch();
-  page = await session.browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
-  page.on('pageerror', (e) => consoleErrors.push(e.message));
-  await page.goto(session.url);
-  await page.waitForFunction(() => document.querySelector('#status').textContent.includes('MNIST loaded'),
-                             null, { timeout: 60_000 });
+  page = await openLoadedPage(session, consoleErrors);
   await page.click('#recipe summary');
 });
 

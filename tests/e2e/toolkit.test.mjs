@@ -5,21 +5,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, serveAndLaunch } from './browser.mjs';
+import { ROOT, mnistLoaded, openLoadedPage, serveAndLaunch } from './browser.mjs';
 
 let session, page;
 const consoleErrors = [];
 
-const loaded = () => page.waitForFunction(
-  () => document.querySelector('#status').textContent.includes('MNIST loaded'), null, { timeout: 60_000 });
-
 before(async () => {
   session = await serveAndLaunch();
-  page = await session.browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
-  page.on('pageerror', (e) => consoleErrors.push(e.message));
-  await page.goto(session.url);
-  await loaded();
+  page = await openLoadedPage(session, consoleErrors);
   await page.click('#augmentation summary');
 });
 
@@ -45,7 +38,8 @@ test('the preview shows training images as the augmentation settings change them
   await previewAfter(() => page.fill('input[name=rotation]', '30'));
   await previewAfter(() => page.click('#reshuffle'));
   const mixed = await previewAfter(() => page.check('input[name=mixup_on]'));
-  assert.ok(mixed.some((c) => /^\d \d+% · \d \d+%$/.test(c)), `mixup blends two classes: ${mixed}`);
+  assert.ok(mixed.some((c) => /^\d\+\d$/.test(c)), `mixup blends two classes: ${mixed}`);
+  assert.match(await page.locator('#preview-blend').textContent(), /each image is \d+% the first class and \d+% the second/);
   assert.ok(await page.locator('#flip-warning').isHidden());
   await page.check('input[name=flip]');
   assert.match(await page.locator('#flip-warning').textContent(), /not that digit/);
@@ -86,7 +80,7 @@ test('a finished run is kept in the runs table, survives a reload and can be dra
   assert.match(row, /adam lr 0\.003 · cosine, warm-up 1 · BatchNorm · shift 2 · rotation 10° · scale 0\.1/);
   assert.match(row, /CPU/);
   await page.reload();
-  await loaded();
+  await mnistLoaded(page);
   await page.waitForSelector('#runs-table tr:nth-child(2)');
   await page.check('#runs-table input[type=radio]');
   assert.equal(await page.locator('#runs-table tr.overlaid').count(), 1);
