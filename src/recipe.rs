@@ -136,7 +136,8 @@ pub enum Preset {
     /// The seed's Keras recipe: Adam 1e-3, dropout 0.5, nothing else.
     #[default]
     Seed,
-    /// BatchNorm, shift and rotation augmentation and a cosine schedule: ≥ 99.5 % in 10 epochs.
+    /// BatchNorm; shift, rotation and zoom augmentation; Adam peaking at 3e-3 on a cosine
+    /// schedule with a one-epoch warm-up: 99.51% in 10 epochs with the default seed (README).
     Best,
 }
 
