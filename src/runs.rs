@@ -89,8 +89,8 @@ pub fn table(records: &[RunRecord]) -> String {
 }
 
 /// What sets `config` apart, in a few words: the optimizer and its learning rate always, then
-/// every setting that is not the seed's, e.g. "adam lr 0.003 · cosine, warm-up 1 · BatchNorm ·
-/// shift 2 · rotation 10°".
+/// every setting that is not the seed recipe's (the random seed too), e.g. "adam lr 0.003 ·
+/// cosine, warm-up 1 · BatchNorm · shift 2 · rotation 10° · seed 7".
 pub fn summary(config: &TrainingConfig) -> String {
     let seed = TrainingConfig::new();
     let optimizer = serde_json::to_value(config.optimizer.kind).expect("plain enum");
@@ -143,6 +143,9 @@ pub fn summary(config: &TrainingConfig) -> String {
     push_if(augment.shear > 0.0, format!("shear {}°", augment.shear));
     if let Some(alpha) = augment.mixup {
         parts.push(format!("mixup {alpha}"));
+    }
+    if config.seed != seed.seed {
+        parts.push(format!("seed {}", config.seed));
     }
     parts.join(" · ")
 }

@@ -31,6 +31,8 @@ fn the_summary_names_what_differs_from_the_seed() {
         runs::summary(&mixup),
         "adam lr 0.001 · L2 0.0001 · flip · mixup 0.2"
     );
+    let other_seed = TrainingConfig::new().with_seed(7);
+    assert_eq!(runs::summary(&other_seed), "adam lr 0.001 · seed 7");
 }
 
 #[test]
