@@ -5,17 +5,25 @@
 use serde::{Deserialize, Serialize};
 
 use crate::optimizer::ScheduleKind;
-use crate::training::{Evaluation, TrainingConfig};
+use crate::training::TrainingConfig;
 
-/// One finished run.
+/// One finished run: its settings and what it gave.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
-    /// When the run finished, in seconds since 1970 (UTC).
-    pub finished_at: u64,
     /// The settings in a few words ([`summary`]).
     pub recipe: String,
     /// The settings in full, to repeat the run.
     pub config: TrainingConfig,
+    /// Written beside the settings, one JSON object per record.
+    #[serde(flatten)]
+    pub facts: RunFacts,
+}
+
+/// What a finished run gave and where: everything in a record but its settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunFacts {
+    /// When the run finished, in seconds since 1970 (UTC).
+    pub finished_at: u64,
     /// "CPU", "flex, 2 threads" or the WebGPU adapter.
     pub device: String,
     /// Training images per epoch.
@@ -28,25 +36,11 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
-    pub fn new(
-        config: &TrainingConfig,
-        evaluation: &Evaluation,
-        images: usize,
-        epochs: usize,
-        seconds: f64,
-        device: &str,
-        finished_at: u64,
-    ) -> Self {
+    pub fn new(config: &TrainingConfig, facts: RunFacts) -> Self {
         RunRecord {
-            finished_at,
             recipe: summary(config),
             config: config.clone(),
-            device: device.to_string(),
-            images,
-            epochs,
-            test_accuracy: evaluation.accuracy,
-            test_loss: evaluation.loss,
-            seconds,
+            facts,
         }
     }
 
@@ -74,14 +68,15 @@ pub fn table(records: &[RunRecord]) -> String {
         "#", "accuracy", "loss", "epochs", "time", "device", "recipe"
     );
     for (i, r) in records.iter().enumerate() {
+        let facts = &r.facts;
         out += &format!(
             "{:>3}  {:>7.2}%  {:>7.4}  {:>6}  {:>7.0}s  {:<16}  {}\n",
             i + 1,
-            100.0 * r.test_accuracy,
-            r.test_loss,
-            r.epochs,
-            r.seconds,
-            r.device,
+            100.0 * facts.test_accuracy,
+            facts.test_loss,
+            facts.epochs,
+            facts.seconds,
+            facts.device,
             r.recipe
         );
     }

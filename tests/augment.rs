@@ -163,7 +163,7 @@ fn mixup_blends_images_and_targets_alike_and_targets_sum_to_one() {
     let labels: Vec<i64> = (0..32).map(|i| i % NUM_CLASSES as i64).collect();
     let mut pixels: Vec<f32> = labels
         .iter()
-        .flat_map(|&c| std::iter::repeat(c as f32).take(IMAGE_PIXELS))
+        .flat_map(|&c| std::iter::repeat_n(c as f32, IMAGE_PIXELS))
         .collect();
     let targets = config
         .apply(&mut pixels, &labels, 0.0, &mut SplitMix64(9))

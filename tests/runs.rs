@@ -4,15 +4,18 @@
 use kindling::augment::AugmentConfig;
 use kindling::optimizer::{OptimizerKind, ScheduleKind};
 use kindling::recipe::{Preset, RecipeSettings};
-use kindling::runs::{self, RunRecord};
-use kindling::training::{Evaluation, TrainingConfig};
+use kindling::runs::{self, RunFacts, RunRecord};
+use kindling::training::TrainingConfig;
 
-fn evaluation(accuracy: f32) -> Evaluation {
-    Evaluation {
-        loss: 0.05,
-        accuracy,
-        predictions: vec![],
-        confidences: vec![],
+fn facts(test_accuracy: f32, images: usize, seconds: f64, finished_at: u64) -> RunFacts {
+    RunFacts {
+        finished_at,
+        device: "CPU".into(),
+        images,
+        epochs: 2,
+        test_accuracy,
+        test_loss: 0.05,
+        seconds,
     }
 }
 
@@ -38,28 +41,12 @@ fn the_summary_names_what_differs_from_the_seed() {
 #[test]
 fn records_round_trip_as_json_lines_and_a_damaged_line_is_named() {
     let config = TrainingConfig::new().with_epochs(2);
-    let a = RunRecord::new(
-        &config,
-        &evaluation(0.9912),
-        60_000,
-        2,
-        38.5,
-        "CPU",
-        1_700_000_000,
-    );
-    let b = RunRecord::new(
-        &config,
-        &evaluation(0.95),
-        1_000,
-        2,
-        1.5,
-        "CPU",
-        1_700_000_100,
-    );
+    let a = RunRecord::new(&config, facts(0.9912, 60_000, 38.5, 1_700_000_000));
+    let b = RunRecord::new(&config, facts(0.95, 1_000, 1.5, 1_700_000_100));
     let text = a.to_line() + &b.to_line();
     assert_eq!(text.lines().count(), 2);
     assert_eq!(runs::parse_lines(&text).unwrap(), vec![a.clone(), b]);
-    let table = runs::table(&[a.clone()]);
+    let table = runs::table(std::slice::from_ref(&a));
     assert!(
         table.contains("99.12%") && table.contains("adam lr 0.001"),
         "{table}"

@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use kindling::data::{Normalization, Split};
 use kindling::recipe::{Preset, RecipeSettings};
-use kindling::runs::{self, RunRecord};
+use kindling::runs::{self, RunFacts, RunRecord};
 use kindling::training::{self, Event, Trainer, TrainingConfig};
 use kindling::{cost, weights};
 
@@ -156,19 +156,18 @@ pub fn train(args: TrainArgs) -> CliResult {
     );
     print_views(&evaluation, test_set.labels(), args.export.as_deref())?;
 
-    let finished_at = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let device = format!("flex, {} threads", threads());
-    let record = RunRecord::new(
-        &config,
-        &evaluation,
+    let facts = RunFacts {
+        finished_at: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        device: format!("flex, {} threads", threads()),
         images,
-        config.epochs,
+        epochs: config.epochs,
+        test_accuracy: evaluation.accuracy,
+        test_loss: evaluation.loss,
         seconds,
-        &device,
-        finished_at,
-    );
+    };
+    let record = RunRecord::new(&config, facts);
     append_record(&args.runs, &record)
 }
 

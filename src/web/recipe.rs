@@ -1,15 +1,14 @@
 //! The page's recipe helpers: presets for the form, a preview of the augmentation the form
 //! describes, and the record a finished run leaves for comparison.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use super::{js_error, json, RunSettings};
 use crate::data::{Dataset, Normalization, IMAGE_PIXELS, NUM_CLASSES};
 use crate::random::SplitMix64;
 use crate::recipe::Preset;
-use crate::runs::RunRecord;
-use crate::training::Evaluation;
+use crate::runs::{RunFacts, RunRecord};
 
 /// A preset's settings ("seed" or "best") as JSON named like the form's fields; the ones it
 /// leaves out keep the form's defaults.
@@ -87,38 +86,11 @@ fn blend_caption(target: &[f32]) -> String {
     classes.join("+")
 }
 
-/// What the page knows about a finished run, beyond its settings.
-#[derive(Deserialize)]
-struct RunFacts {
-    device: String,
-    images: usize,
-    epochs: usize,
-    seconds: f64,
-    test_accuracy: f32,
-    test_loss: f32,
-    finished_at: u64,
-}
-
 /// The one-line record of a finished run (the CLI's JSON-lines format) from its settings and
-/// `facts` (JSON), for the page's comparison table.
+/// `facts` (JSON: [`RunFacts`]), for the page's comparison table.
 #[wasm_bindgen(js_name = runRecord)]
 pub fn run_record(settings: &str, facts: &str) -> Result<String, JsError> {
     let settings: RunSettings = serde_json::from_str(settings).map_err(js_error)?;
     let facts: RunFacts = serde_json::from_str(facts).map_err(js_error)?;
-    let evaluation = Evaluation {
-        loss: facts.test_loss,
-        accuracy: facts.test_accuracy,
-        predictions: Vec::new(),
-        confidences: Vec::new(),
-    };
-    let record = RunRecord::new(
-        &settings.config(),
-        &evaluation,
-        facts.images,
-        facts.epochs,
-        facts.seconds,
-        &facts.device,
-        facts.finished_at,
-    );
-    Ok(json(&record))
+    Ok(json(&RunRecord::new(&settings.config(), facts)))
 }
