@@ -111,9 +111,11 @@ build_wasm() {
     say "building the browser bundle (wasm, CPU backend)"
     CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128" \
         cargo build --lib --target wasm32-unknown-unknown --profile wasm \
-        --no-default-features --features web,simd
+        --no-default-features --features page,simd
     bindgen "$ROOT/target/wasm32-unknown-unknown/wasm/kindling.wasm" "$ROOT/www/pkg/cpu"
-    cp "$ROOT/weights/mnist-cnn.kndl" "$ROOT/www/pkg/"
+    # The page answers drawings with the int8 copy: half the f16 file, the same test accuracy
+    # to 0.01 point (README, "Shipped weights").
+    cp "$ROOT/weights/mnist-cnn-int8.kndl" "$ROOT/www/pkg/mnist-cnn.kndl"
     # The WebGPU bundle, fetched by the page only for a run on WebGPU. Its own target folder:
     # burn's crates build with other features, and each bundle keeps its cache.
     say "building the browser bundle (wasm, WebGPU backend)"
@@ -157,13 +159,14 @@ cmd_test() {
     ensure_vendor
     ensure_page_data
     ensure_browser_tests
-    # The same profile, features and folder as the WebGPU bundle, so only the test compiles.
+    # The same profile and folder as the WebGPU bundle, plus the page's helpers (feature `page`,
+    # which the CPU bundle has), so only Kindling itself compiles again.
     say "running the wasm tests in headless Chromium (WebGPU and CPU; webdriver.json has its flags)"
     CHROMEDRIVER=$(command -v chromedriver) WASM_BINDGEN_TEST_TIMEOUT=300 \
         CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER="$TOOLS/bin/wasm-bindgen-test-runner" \
         CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128" \
         cargo test --target wasm32-unknown-unknown --profile wasm $GPU_BUNDLE_SIZE --no-default-features \
-        --features webgpu --target-dir "$ROOT/target/webgpu" --test web
+        --features webgpu,page --target-dir "$ROOT/target/webgpu" --test web
     say "running the page tests in headless Chromium (screenshot in artifacts/)"
     node --test --test-concurrency=1 tests/e2e/
 }

@@ -9,25 +9,36 @@
 //! - [`model`]: the seed CNN and its configuration.
 //! - [`optimizer`]: the optimizers and learning-rate schedules.
 //! - [`recipe`]: the recipe's options as the command line and the page give them.
-//! - [`training`]: one step at a time, and evaluation.
+//! - [`training`]: one step at a time; [`evaluation`]: loss, accuracy and predictions on a set.
 //! - [`inference`] and [`preprocess`]: from a picture of a digit to ten probabilities.
 //! - [`metrics`]: confusion matrix, per-class accuracy and the most confident mistakes.
-//! - [`runs`]: one-line records of finished runs, to compare them.
+//! - [`runs`]: one-line records of finished runs, to compare them; [`card`]: one run in full.
 //! - [`weights`]: the weights file.
 //! - [`cost`]: parameters and FLOPs, from the configuration.
+//! - [`energy`]: energy and CO₂e estimates, with the assumptions written beside them.
+//! - [`ledger`]: what a run spent, when it reached 98% and 99%, early stopping.
+//! - [`distill`]: a small student learning from a trained teacher.
+//! - [`quantize`]: int8 weights, four times smaller; [`precision`]: mixed-precision steps.
 //! - `bench`: speed measurements for `kindling bench` (native only).
 
 pub mod augment;
+pub mod card;
 #[cfg(feature = "native")]
 pub mod bench;
 pub mod cost;
 pub mod data;
+pub mod distill;
+pub mod energy;
+pub mod evaluation;
 pub mod flex_kernels;
 pub mod inference;
+pub mod ledger;
 pub mod metrics;
 pub mod model;
 pub mod optimizer;
+pub mod precision;
 pub mod preprocess;
+pub mod quantize;
 pub mod random;
 pub mod recipe;
 pub mod runs;

@@ -17,7 +17,7 @@ use burn::tensor::activation::{relu, softmax};
 use burn::tensor::{Device, Tensor};
 
 use crate::data::{IMAGE_SIDE, NUM_CLASSES};
-use crate::flex_kernels::conv2d_pool2_relu;
+use crate::flex_kernels::{batch_norm, conv2d_pool2_relu};
 
 /// Layer sizes of the CNN. The defaults are the seed model (121,930 parameters).
 #[derive(Config, Debug, PartialEq)]
@@ -47,6 +47,16 @@ const CONV2_SIDE: usize = POOL1_SIDE - 2;
 const POOL2_SIDE: usize = CONV2_SIDE / 2;
 
 impl ModelConfig {
+    /// The small model distillation trains by default: conv 8/16, dense 16, no dropout:
+    /// 7,834 parameters and 13× fewer FLOPs than the seed's.
+    pub fn student() -> Self {
+        ModelConfig::new()
+            .with_conv1_channels(8)
+            .with_conv2_channels(16)
+            .with_hidden(16)
+            .with_dropout(0.0)
+    }
+
     /// Length of the flattened feature vector fed to the dense layers (1,600 for the seed).
     pub fn flat_features(&self) -> usize {
         self.conv2_channels * POOL2_SIDE * POOL2_SIDE
@@ -196,7 +206,7 @@ impl Model {
 /// BatchNorm when the variant has it, else the input unchanged.
 fn normalize(norm: &Option<BatchNorm>, x: Tensor<4>) -> Tensor<4> {
     match norm {
-        Some(norm) => norm.forward(x),
+        Some(norm) => batch_norm(norm, x),
         None => x,
     }
 }

@@ -3,7 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::distill::DistillConfig;
+use crate::model::ModelConfig;
 use crate::optimizer::{OptimizerKind, ScheduleKind};
+use crate::precision::Compute;
 use crate::training::TrainingConfig;
 
 /// Learning rate, optimizer, schedule, regularization, model variant and augmentation. `None`
@@ -79,12 +82,54 @@ pub struct RecipeSettings {
     /// Augmentation: mixup with this Beta(α, α) parameter [default: off].
     #[cfg_attr(feature = "native", arg(long, value_name = "ALPHA"))]
     pub mixup: Option<f64>,
+    /// Early stopping: end the run once the test accuracy reaches this many percent.
+    #[cfg_attr(feature = "native", arg(long, value_name = "PERCENT"))]
+    pub stop_at: Option<f64>,
+    /// Test-set evaluations per epoch, to catch a target accuracy sooner [default: 1].
+    #[cfg_attr(feature = "native", arg(long, value_name = "N"))]
+    pub evals_per_epoch: Option<usize>,
+    /// Early stopping: end the run after this many evaluations without a gain of 0.1 point.
+    #[cfg_attr(feature = "native", arg(long, value_name = "EPOCHS"))]
+    pub patience: Option<usize>,
+    /// The small student model: conv 8/16, dense 16, no dropout (7,834 parameters).
+    #[cfg_attr(feature = "native", arg(long))]
+    pub student: bool,
+    /// Filters of the first convolution [default: 32; student 8].
+    #[cfg_attr(feature = "native", arg(long))]
+    pub conv1: Option<usize>,
+    /// Filters of the second convolution [default: 64; student 16].
+    #[cfg_attr(feature = "native", arg(long))]
+    pub conv2: Option<usize>,
+    /// Width of the hidden dense layer [default: 64; student 16].
+    #[cfg_attr(feature = "native", arg(long))]
+    pub hidden: Option<usize>,
+    /// Distillation: temperature that softens the teacher's and student's outputs [default: 4].
+    #[cfg_attr(feature = "native", arg(long))]
+    pub temperature: Option<f64>,
+    /// Distillation: the teacher's share of the loss, the labels getting the rest [default: 0.9].
+    #[cfg_attr(feature = "native", arg(long))]
+    pub alpha: Option<f64>,
+    /// Arithmetic of the training steps: f32, or f16 with f32 weights (mixed precision)
+    /// [default: f32].
+    #[cfg_attr(feature = "native", arg(long, value_enum))]
+    pub compute: Option<Compute>,
 }
 
 impl RecipeSettings {
     /// `config` with every setting given here. Choosing an optimizer brings its default
     /// learning rate and weight decay, unless they are given too.
     pub fn apply(&self, mut config: TrainingConfig) -> TrainingConfig {
+        if self.student {
+            config.model = ModelConfig::student().with_batch_norm(config.model.batch_norm);
+        }
+        let model = &mut config.model;
+        model.conv1_channels = self.conv1.unwrap_or(model.conv1_channels);
+        model.conv2_channels = self.conv2.unwrap_or(model.conv2_channels);
+        model.hidden = self.hidden.unwrap_or(model.hidden);
+        let stop = &mut config.early_stop;
+        stop.target = self.stop_at.map(|percent| (percent / 100.0) as f32).or(stop.target);
+        stop.patience = self.patience.or(stop.patience);
+        config.evaluations_per_epoch = self.evals_per_epoch.unwrap_or(config.evaluations_per_epoch);
         let optimizer = &mut config.optimizer;
         if let Some(kind) = self.optimizer {
             optimizer.kind = kind;
@@ -120,11 +165,21 @@ impl RecipeSettings {
             config.schedule.every_epochs = every;
         }
         config.model.batch_norm |= self.batch_norm;
+        config.compute = self.compute.unwrap_or(config.compute);
         let augment = &mut config.augment;
         augment.flip |= self.flip;
         augment.shift = self.shift.unwrap_or(augment.shift);
         augment.mixup = self.mixup.or(augment.mixup);
         config
+    }
+
+    /// How to distil, for a run that has a teacher: the defaults with the settings given here.
+    pub fn distill(&self) -> DistillConfig {
+        let defaults = DistillConfig::new();
+        DistillConfig {
+            temperature: self.temperature.unwrap_or(defaults.temperature),
+            alpha: self.alpha.unwrap_or(defaults.alpha),
+        }
     }
 }
 

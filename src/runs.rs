@@ -4,7 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ledger::CostReport;
 use crate::optimizer::ScheduleKind;
+use crate::precision::Compute;
 use crate::training::TrainingConfig;
 
 /// One finished run: its settings and what it gave.
@@ -33,6 +35,16 @@ pub struct RunFacts {
     pub test_loss: f32,
     /// Wall time of training and evaluation.
     pub seconds: f64,
+    /// What the run spent: FLOPs, energy and CO₂e estimates with their assumptions,
+    /// milestones, early stopping (absent in records written before it was counted).
+    #[serde(default)]
+    pub cost: Option<CostReport>,
+    /// Bytes of the dataset as downloaded.
+    #[serde(default)]
+    pub data_bytes: Option<u64>,
+    /// Bytes of the trained model's weights file.
+    #[serde(default)]
+    pub model_bytes: Option<u64>,
 }
 
 impl RunRecord {
@@ -64,18 +76,26 @@ pub fn parse_lines(text: &str) -> Result<Vec<RunRecord>, String> {
 /// The records as a table, one run per row, in the order given.
 pub fn table(records: &[RunRecord]) -> String {
     let mut out = format!(
-        "{:>3}  {:>8}  {:>7}  {:>6}  {:>8}  {:<16}  {}\n",
-        "#", "accuracy", "loss", "epochs", "time", "device", "recipe"
+        "{:>3}  {:>8}  {:>7}  {:>6}  {:>8}  {:>8}  {:>9}  {:>10}  {:<16}  {}\n",
+        "#", "accuracy", "loss", "epochs", "time", "TFLOP", "energy", "to 99%", "device", "recipe"
     );
+    let dash = || "—".to_string();
     for (i, r) in records.iter().enumerate() {
         let facts = &r.facts;
+        let cost = facts.cost.as_ref();
+        let to_99 = cost
+            .and_then(|c| c.milestones.iter().find(|m| m.accuracy >= 0.99))
+            .map_or_else(dash, |m| m.estimate.energy_text());
         out += &format!(
-            "{:>3}  {:>7.2}%  {:>7.4}  {:>6}  {:>7.0}s  {:<16}  {}\n",
+            "{:>3}  {:>7.2}%  {:>7.4}  {:>6}  {:>7.0}s  {:>8}  {:>9}  {:>10}  {:<16}  {}\n",
             i + 1,
             100.0 * facts.test_accuracy,
             facts.test_loss,
             facts.epochs,
             facts.seconds,
+            cost.map_or_else(dash, |c| format!("{:.2}", c.flops / 1e12)),
+            cost.map_or_else(dash, |c| c.estimate.energy_text()),
+            to_99,
             facts.device,
             r.recipe
         );
@@ -136,8 +156,32 @@ pub fn summary(config: &TrainingConfig) -> String {
     );
     push_if(augment.scale > 0.0, format!("scale {}", augment.scale));
     push_if(augment.shear > 0.0, format!("shear {}°", augment.shear));
+    let model = &config.model;
+    push_if(
+        !model.same_weights(&seed.model.clone().with_batch_norm(model.batch_norm)),
+        format!(
+            "conv {}/{} dense {}",
+            model.conv1_channels, model.conv2_channels, model.hidden
+        ),
+    );
     if let Some(alpha) = augment.mixup {
         parts.push(format!("mixup {alpha}"));
+    }
+    if config.compute == Compute::F16 {
+        parts.push("mixed precision f16".into());
+    }
+    if let Some(d) = &config.distill {
+        parts.push(format!("distilled T {} α {}", d.temperature, d.alpha));
+    }
+    let stop = &config.early_stop;
+    if let Some(target) = stop.target {
+        parts.push(format!("stop at {}%", (target as f64 * 1000.0).round() / 10.0));
+    }
+    if let Some(patience) = stop.patience {
+        parts.push(format!("patience {patience}"));
+    }
+    if config.evaluations_per_epoch > 1 {
+        parts.push(format!("{} evaluations per epoch", config.evaluations_per_epoch));
     }
     if config.seed != seed.seed {
         parts.push(format!("seed {}", config.seed));

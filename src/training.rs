@@ -5,12 +5,17 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{GradientsAccumulator, GradientsParams, ModuleOptimizer};
-use burn::tensor::activation::{log_softmax, softmax};
+use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::augment::AugmentConfig;
+use crate::distill::{distillation_loss, DistillConfig};
 use crate::data::{self, Dataset, Normalization, IMAGE_SIDE, NUM_CLASSES};
+use crate::energy::EnergySettings;
+use crate::ledger::{CostReport, EarlyStopConfig, Ledger, StopReason};
 use crate::model::{Model, ModelConfig};
+use crate::precision::{self, Compute};
+pub use crate::evaluation::{evaluate, Evaluation};
 use crate::optimizer::{OptimizerConfig, OptimizerKind, ScheduleConfig};
 use crate::random::SplitMix64;
 
@@ -54,6 +59,18 @@ pub struct TrainingConfig {
     /// Pixel scaling of the inputs.
     #[config(default = "Normalization::UnitRange")]
     pub normalization: Normalization,
+    /// When to end the run before its last epoch (default: never).
+    #[config(default = "EarlyStopConfig::new()")]
+    pub early_stop: EarlyStopConfig,
+    /// Learn from a teacher model's softened outputs as well as the labels (default: off).
+    pub distill: Option<DistillConfig>,
+    /// Test-set evaluations per epoch: more find the moment a target accuracy is reached
+    /// sooner (each costs a forward pass over the test set).
+    #[config(default = 1)]
+    pub evaluations_per_epoch: usize,
+    /// The arithmetic of a training step: f32, or mixed precision (f16 with f32 weights).
+    #[config(default = "Compute::F32")]
+    pub compute: Compute,
 }
 
 impl TrainingConfig {
@@ -94,6 +111,17 @@ impl TrainingConfig {
         self.optimizer.validate().map_err(TrainError::Config)?;
         self.schedule.validate().map_err(TrainError::Config)?;
         self.augment.validate().map_err(TrainError::Config)?;
+        self.early_stop.validate().map_err(TrainError::Config)?;
+        if !(1..=20).contains(&self.evaluations_per_epoch) {
+            return bad(format!(
+                "evaluations per epoch must be between 1 and 20, got {}",
+                self.evaluations_per_epoch
+            ));
+        }
+        (self.compute.validate(&self.model)).map_err(TrainError::Config)?;
+        if let Some(distill) = &self.distill {
+            distill.validate().map_err(TrainError::Config)?;
+        }
         self.model.validate().map_err(TrainError::Config)
     }
 
@@ -137,7 +165,7 @@ impl std::fmt::Display for TrainError {
 impl std::error::Error for TrainError {}
 
 /// A computation the device failed to run or read back.
-fn device_error(e: impl std::fmt::Debug) -> TrainError {
+pub(crate) fn device_error(e: impl std::fmt::Debug) -> TrainError {
     TrainError::Device(format!("{e:?}"))
 }
 
@@ -157,21 +185,11 @@ pub struct StepReport {
     pub learning_rate: f64,
     /// Images seen since the run started.
     pub samples_seen: usize,
-    /// True when this step finished an epoch: time to evaluate.
+    /// True when this step finished an epoch.
     pub epoch_done: bool,
-}
-
-/// Test-set results of the current weights.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Evaluation {
-    /// Mean cross-entropy over the set.
-    pub loss: f32,
-    /// Fraction correct, 0–1.
-    pub accuracy: f32,
-    /// Predicted class of every image, in dataset order.
-    pub predictions: Vec<u8>,
-    /// The probability the model gave each prediction.
-    pub confidences: Vec<f32>,
+    /// True when the test set is due for an evaluation: at the end of each epoch, and more
+    /// often with `evaluations_per_epoch`.
+    pub evaluate: bool,
 }
 
 /// A training run in progress: the model, its optimizer and where it is in the data.
@@ -192,6 +210,10 @@ pub struct Trainer {
     samples_seen: usize,
     pixels: Vec<f32>,
     labels: Vec<i64>,
+    /// FLOPs spent, milestones reached, early stopping.
+    ledger: Ledger,
+    /// Distillation's teacher, without autodiff.
+    teacher: Option<Model>,
 }
 
 impl Trainer {
@@ -202,6 +224,9 @@ impl Trainer {
         device: &Device,
     ) -> Result<Self, TrainError> {
         config.validate()?;
+        (config.compute)
+            .check_device(device)
+            .map_err(TrainError::Config)?;
         if train.is_empty() {
             return Err(TrainError::EmptyData);
         }
@@ -216,6 +241,8 @@ impl Trainer {
         let device = device.clone().autodiff();
         let order = data::epoch_order(train.len(), config.seed, 0);
         Self {
+            ledger: Ledger::new(&config.model, config.epochs, &config.early_stop),
+            teacher: None,
             optimizer: config.optimizer.init(),
             accumulated: GradientsAccumulator::new(),
             model: model.to_device(&device).train(),
@@ -250,9 +277,40 @@ impl Trainer {
         self.samples_seen
     }
 
-    /// True once the configured number of epochs has run.
+    /// True once the configured number of epochs has run, or early stopping ended the run.
     pub fn finished(&self) -> bool {
-        self.epoch >= self.config.epochs
+        self.epoch >= self.config.epochs || self.ledger.stopped()
+    }
+
+    /// Distils from `teacher` (any model variant): the configuration must say how
+    /// (`distill`). The teacher's forward pass on each batch is counted in the run's FLOPs.
+    pub fn with_teacher(mut self, teacher: Model, teacher_config: &ModelConfig) -> Result<Self, TrainError> {
+        if self.config.distill.is_none() {
+            return Err(TrainError::Config(
+                "a teacher needs distillation settings (temperature, alpha)".into(),
+            ));
+        }
+        self.ledger.add_teacher(teacher_config);
+        self.teacher = Some(teacher.to_device(&self.device.clone().without_autodiff()));
+        Ok(self)
+    }
+
+    /// Epochs of training done so far, with the fraction of the current one (1.5: half way
+    /// through the second).
+    pub fn progress(&self) -> f64 {
+        self.samples_seen as f64 / self.train.len() as f64
+    }
+
+    /// Records a test-set evaluation of the current weights, taken `seconds` into the run:
+    /// FLOPs, milestones, early stopping. `Some` when early stopping ends the run here.
+    pub fn evaluated(&mut self, evaluation: &Evaluation, seconds: f64) -> Option<StopReason> {
+        let images = evaluation.predictions.len();
+        (self.ledger).evaluated(self.progress(), evaluation.accuracy, images, seconds)
+    }
+
+    /// What the run has spent by `seconds` into it, with energy estimated under `energy`.
+    pub fn cost(&self, seconds: f64, energy: &EnergySettings) -> CostReport {
+        self.ledger.report(seconds, energy)
     }
 
     /// The current weights for inference: no autodiff, dropout off.
@@ -277,13 +335,20 @@ impl Trainer {
         let soft_targets = self.augment_batch();
         let (images, targets) = batch_tensors(&self.pixels, &self.labels, &self.device);
 
-        let logits = self.model.forward(images); // [batch, 10]
+        let teacher_logits = self.teacher_logits().await?; // [batch, 10]
+        let logits = precision::forward(&self.model, images, self.config.compute); // [batch, 10]
         let loss = match soft_targets {
             // Mixup's blended targets: [batch, 10]
-            Some(soft) => soft_cross_entropy(logits, soft_tensor(soft, &self.device)),
+            Some(soft) => soft_cross_entropy(logits.clone(), soft_tensor(soft, &self.device)),
             None => CrossEntropyLossConfig::new()
                 .init(&self.device)
-                .forward(logits, targets), // [1]
+                .forward(logits.clone(), targets), // [1]
+        };
+        let loss = match (teacher_logits, &self.config.distill) {
+            (Some(teacher), Some(d)) => {
+                distillation_loss(logits, teacher, loss, d.temperature, d.alpha)
+            }
+            _ => loss,
         };
         let penalty = self.model.weight_penalty(self.config.l1, self.config.l2); // [1]
         let total = match &penalty {
@@ -336,6 +401,10 @@ impl Trainer {
             learning_rate,
             samples_seen: self.samples_seen + (end - start),
             epoch_done,
+            evaluate: epoch_done || {
+                let every = self.steps_per_epoch().div_ceil(self.config.evaluations_per_epoch);
+                (self.batch + 1) % every == 0
+            },
         };
         let sane = |x: f32| x.is_finite() && x <= DIVERGED_LOSS;
         if !sane(loss) || !sane(penalty) {
@@ -349,6 +418,7 @@ impl Trainer {
             });
         }
         self.previous = Some(std::mem::replace(&mut self.model, updated));
+        self.ledger.trained(end - start);
         self.samples_seen = report.samples_seen;
         self.batch += 1;
         if report.epoch_done {
@@ -376,6 +446,23 @@ impl Trainer {
     }
 }
 
+impl Trainer {
+    /// The teacher's logits for the batch just filled (and augmented), as constants on the
+    /// training device; `None` without a teacher.
+    async fn teacher_logits(&self) -> Result<Option<Tensor<2>>, TrainError> {
+        let Some(teacher) = &self.teacher else {
+            return Ok(None);
+        };
+        let plain = self.device.clone().without_autodiff();
+        let (images, _) = batch_tensors(&self.pixels, &self.labels, &plain);
+        let logits = teacher.forward(images).into_data_async().await; // [batch, 10]
+        Ok(Some(Tensor::from_data(
+            logits.map_err(device_error)?,
+            &self.device,
+        )))
+    }
+}
+
 /// Cross-entropy against probability targets: `−mean over the batch of Σ targets·log softmax`.
 /// With one-hot targets it is the usual loss.
 pub fn soft_cross_entropy(logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
@@ -389,58 +476,6 @@ pub fn soft_cross_entropy(logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
 fn soft_tensor(targets: Vec<f32>, device: &Device) -> Tensor<2> {
     let batch = targets.len() / NUM_CLASSES;
     Tensor::from_data(TensorData::new(targets, [batch, NUM_CLASSES]), device)
-}
-
-/// Loss, accuracy and predictions of `model` on `set`, in batches that bound memory.
-pub async fn evaluate(
-    model: &Model,
-    set: &Dataset,
-    normalization: Normalization,
-    device: &Device,
-) -> Result<Evaluation, TrainError> {
-    const EVAL_BATCH: usize = 1000;
-    if set.is_empty() {
-        return Err(TrainError::EmptyData);
-    }
-    let device = device.clone().without_autodiff();
-    let (mut pixels, mut labels) = (Vec::new(), Vec::new());
-    let mut predictions = Vec::with_capacity(set.len());
-    let mut confidences = Vec::with_capacity(set.len());
-    let mut loss_sum = 0.0f64;
-    let indices: Vec<usize> = (0..set.len()).collect();
-    for chunk in indices.chunks(EVAL_BATCH) {
-        set.fill_batch(chunk, normalization, &mut pixels, &mut labels);
-        let (images, targets) = batch_tensors(&pixels, &labels, &device);
-        let logits = model.forward(images); // [chunk, 10]
-        let loss = CrossEntropyLossConfig::new()
-            .init(&device)
-            .forward(logits.clone(), targets)
-            .into_scalar_async::<f32>()
-            .await
-            .map_err(device_error)?;
-        loss_sum += loss as f64 * chunk.len() as f64;
-        let read = |t: Tensor<2>| t.into_data_async();
-        let confidence = read(softmax(logits.clone(), 1).max_dim(1)).await; // [chunk, 1]
-        let classes = read(logits.argmax(1).float()).await; // [chunk, 1]
-        confidences.extend(confidence.map_err(device_error)?.iter::<f32>());
-        predictions.extend(
-            classes
-                .map_err(device_error)?
-                .iter::<f32>()
-                .map(|c| c as u8),
-        );
-    }
-    let correct = predictions
-        .iter()
-        .zip(set.labels())
-        .filter(|(p, l)| p == l)
-        .count();
-    Ok(Evaluation {
-        loss: (loss_sum / set.len() as f64) as f32,
-        accuracy: correct as f32 / set.len() as f32,
-        predictions,
-        confidences,
-    })
 }
 
 /// Uploads a filled batch: images `[batch, 1, 28, 28]` and class indices `[batch]`.
@@ -462,25 +497,30 @@ pub fn batch_tensors(
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     Step(StepReport),
-    /// The test set was evaluated after an epoch.
-    Epoch {
-        epoch: usize,
+    /// The test set was evaluated, `epochs` of training into the run (at the end of each
+    /// epoch, and more often with `evaluations_per_epoch`).
+    Evaluated {
+        epochs: f64,
         evaluation: Evaluation,
+        /// Why the run ends here, before its last epoch.
+        stop: Option<StopReason>,
     },
 }
 
-/// Trains until the configured epochs are done, evaluating on `test` after each one. Returns
-/// the last evaluation. The browser drives [`Trainer::step`] itself, to yield between steps.
+/// Trains until the configured epochs are done or early stopping ends the run, evaluating on
+/// `test` when a step says so; `seconds` reads the run's clock. Returns the last evaluation.
+/// The browser drives [`Trainer::step`] itself, to yield between steps.
 pub async fn run(
     trainer: &mut Trainer,
     test: &Dataset,
+    seconds: impl Fn() -> f64,
     mut on_event: impl FnMut(Event),
 ) -> Result<Evaluation, TrainError> {
     let mut last = None;
     while !trainer.finished() {
         let report = trainer.step().await?;
         on_event(Event::Step(report));
-        if report.epoch_done {
+        if report.evaluate {
             let evaluation = evaluate(
                 &trainer.model(),
                 test,
@@ -488,9 +528,11 @@ pub async fn run(
                 &trainer.device,
             )
             .await?;
-            on_event(Event::Epoch {
-                epoch: report.epoch,
+            let stop = trainer.evaluated(&evaluation, seconds());
+            on_event(Event::Evaluated {
+                epochs: trainer.progress(),
                 evaluation: evaluation.clone(),
+                stop,
             });
             last = Some(evaluation);
         }

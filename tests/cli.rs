@@ -260,3 +260,51 @@ fn predict_reads_real_digits_right_with_the_shipped_weights() {
         .collect();
     assert_eq!(answers, expected, "{stdout}");
 }
+
+#[test]
+fn cost_settings_early_stopping_distillation_and_int8_from_the_command_line() {
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/weights/mnist-cnn.kndl");
+    assert_fails_with(&["train", "--watts=-5"], "power must be");
+    assert_fails_with(&["train", "--grid", "NaN"], "carbon intensity");
+    assert_fails_with(&["train", "--stop-at", "0"], "accuracy to stop at");
+    assert_fails_with(&["train", "--patience", "0"], "patience");
+    assert_fails_with(&["train", "--teacher", shipped, "--temperature", "0.5"], "temperature");
+    assert_fails_with(&["train", "--limit", "10", "--teacher", "missing.kndl"], "missing.kndl");
+
+    let [student, int8, runs, card] = ["s.kndl", "i8.kndl", "cost-runs.jsonl", "card.json"].map(scratch);
+    let path = |p: &PathBuf| p.to_str().unwrap().to_string();
+    let out = kindling(&[
+        "train", "--limit", "512", "--test-limit", "500", "--epochs", "4", "--student",
+        "--teacher", shipped, "--stop-at", "5", "--power", "laptop-cpu", "--out", &path(&student),
+        "--runs", &path(&runs), "--card", &path(&card),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for needle in [
+        "teacher: ",
+        "recipe: adam lr 0.001 · dropout 0 · conv 8/16 dense 16 · distilled T 4 α 0.9 · stop at 5%",
+        "stopping early: reached",
+        "Kindling run card",
+        "7834 parameters",
+        "estimated: 15 W ×",
+        "stopped    early, reached",
+        "saved 3 epochs",
+    ] {
+        assert!(stdout.contains(needle), "{needle:?} not in\n{stdout}");
+    }
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&card).unwrap()).unwrap();
+    assert_eq!(record["epochs"], 1);
+    assert!(record["cost"]["flops"].as_f64().unwrap() > 0.0);
+    assert_eq!(record["cost"]["early_stop"]["epochs_saved"], 3.0);
+
+    let out = kindling(&["convert", shipped, &path(&int8), "--precision", "int8"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("gzipped, Int8)"));
+    let out = kindling(&["compare", shipped, &path(&int8), &path(&student)]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(table.lines().count(), 4, "{table}");
+    assert!(table.contains("Int8") && table.contains("7834") && table.contains("99.20%"), "{table}");
+    let info = String::from_utf8_lossy(&kindling(&["info", "--student"]).stdout).to_string();
+    assert!(info.contains("7834") && info.contains("backward MFLOP"), "{info}");
+}

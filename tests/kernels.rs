@@ -237,3 +237,33 @@ fn burns_ops_convolve_only_the_rows_and_columns_the_pooling_keeps() {
         "weight gradient",
     );
 }
+
+#[test]
+fn batch_norm_in_training_matches_burn_with_its_gradients_and_running_statistics() {
+    use burn::nn::BatchNormConfig;
+    use kindling::flex_kernels::batch_norm;
+    let device = Device::flex().autodiff();
+    for dims in [[16, 32, 13, 13], [7, 5, 3, 2]] {
+        let (ours_norm, theirs_norm) = (
+            BatchNormConfig::new(dims[1]).init(&device),
+            BatchNormConfig::new(dims[1]).init(&device),
+        );
+        // A mean and spread far from 0 and 1, as a ReLU's output has.
+        let x = (random(dims, &device) * 3.0 + 2.0).require_grad();
+        let ours = batch_norm(&ours_norm, x.clone());
+        let theirs = theirs_norm.forward(x.clone());
+        close(ours.clone(), theirs.clone(), "forward");
+        let upstream = random(dims, &device) * random(dims, &device);
+        let ours = (ours * upstream.clone()).sum().backward();
+        let theirs = (theirs * upstream).sum().backward();
+        close(x.grad(&ours).unwrap(), x.grad(&theirs).unwrap(), "input gradient");
+        let gamma = (ours_norm.gamma.val(), theirs_norm.gamma.val());
+        close(gamma.0.grad(&ours).unwrap(), gamma.1.grad(&theirs).unwrap(), "gamma gradient");
+        let beta = (ours_norm.beta.val(), theirs_norm.beta.val());
+        close(beta.0.grad(&ours).unwrap(), beta.1.grad(&theirs).unwrap(), "beta gradient");
+        let stats = |n: &burn::nn::BatchNorm| (n.running_mean.value(), n.running_var.value());
+        let (ours_stats, theirs_stats) = (stats(&ours_norm), stats(&theirs_norm));
+        close(ours_stats.0, theirs_stats.0, "running mean");
+        close(ours_stats.1, theirs_stats.1, "running variance");
+    }
+}

@@ -5,7 +5,11 @@ use kindling::augment::AugmentConfig;
 use kindling::optimizer::{OptimizerKind, ScheduleKind};
 use kindling::recipe::{Preset, RecipeSettings};
 use kindling::runs::{self, RunFacts, RunRecord};
+use kindling::energy::EnergySettings;
+use kindling::ledger::{EarlyStopConfig, Ledger};
+use kindling::model::ModelConfig;
 use kindling::training::TrainingConfig;
+use kindling::{card, distill::DistillConfig};
 
 fn facts(test_accuracy: f32, images: usize, seconds: f64, finished_at: u64) -> RunFacts {
     RunFacts {
@@ -16,6 +20,9 @@ fn facts(test_accuracy: f32, images: usize, seconds: f64, finished_at: u64) -> R
         test_accuracy,
         test_loss: 0.05,
         seconds,
+        cost: None,
+        data_bytes: None,
+        model_bytes: None,
     }
 }
 
@@ -99,4 +106,54 @@ fn page_settings_arrive_as_json_with_every_field_optional() {
     }
     .apply(TrainingConfig::new());
     assert!(bad.validate().unwrap_err().to_string().contains("rotation"));
+}
+
+#[test]
+fn a_run_card_states_cost_milestones_savings_and_assumptions() {
+    let config = TrainingConfig::new()
+        .with_model(ModelConfig::student())
+        .with_distill(Some(DistillConfig::new()))
+        .with_early_stop(EarlyStopConfig::new().with_target(Some(0.99)));
+    assert_eq!(
+        runs::summary(&config),
+        "adam lr 0.001 · dropout 0 · conv 8/16 dense 16 · distilled T 4 α 0.9 · stop at 99%"
+    );
+    let mut ledger = Ledger::new(&config.model, 10, &config.early_stop);
+    for (epoch, accuracy) in [0.981f32, 0.9905].into_iter().enumerate() {
+        ledger.trained(60_000);
+        ledger.evaluated((epoch + 1) as f64, accuracy, 10_000, 30.0 * (epoch + 1) as f64);
+    }
+    let record = RunRecord::new(
+        &config,
+        RunFacts {
+            cost: Some(ledger.report(60.0, &EnergySettings::default())),
+            data_bytes: Some(11_594_722),
+            model_bytes: Some(33_000),
+            ..facts(0.9905, 60_000, 60.0, 1_700_000_000)
+        },
+    );
+    let text = card::text(&record);
+    for needle in [
+        "7834 parameters",
+        "11.6 MB of data files",
+        "energy     1.08 Wh (3900 J), estimated: 65 W × 60.0 s",
+        "to 98%     epoch 1",
+        "to 99%     epoch 2",
+        "stopped    early, reached 99.05% (target 99.00%): saved 8 epochs",
+        "desktop CPU, assumed",
+        "Ember",
+        "33 KB file",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not in\n{text}");
+    }
+    // The record keeps the cost; records written before it was counted still read.
+    let read = runs::parse_lines(&record.to_line()).unwrap();
+    let (cost, read_cost) = (record.facts.cost.as_ref().unwrap(), read[0].facts.cost.as_ref().unwrap());
+    assert_eq!((read[0].recipe.as_str(), read_cost.flops), (record.recipe.as_str(), cost.flops));
+    assert_eq!(read_cost.milestones.len(), 2);
+    assert_eq!(read_cost.early_stop.as_ref().unwrap().epochs_saved, 8.0);
+    let old = RunRecord::new(&TrainingConfig::new(), facts(0.99, 60_000, 1.0, 1)).to_line();
+    let old: String = old.replace(",\"cost\":null,\"data_bytes\":null,\"model_bytes\":null", "");
+    assert!(!old.contains("cost"));
+    assert!(runs::table(&runs::parse_lines(&old).unwrap()).contains("—"));
 }

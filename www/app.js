@@ -1,7 +1,10 @@
 // The page: it only draws. Training runs in train-worker.js, predictions in predict-worker.js.
 import { LossChart } from './chart.js';
 import { DrawingPad } from './pad.js';
-import { addRun, clearCheckpoint, clearRuns, listRuns, loadCheckpoint, saveCheckpoint } from './store.js';
+import { clearCheckpoint, loadCheckpoint, saveCheckpoint } from './store.js';
+import { RunList } from './runs.js';
+import { describePrecision, efficiencySettings, setEnergyPresets, showCard, showCompression, showCost,
+         showEfficiencyFields } from './cost.js';
 
 const $ = (id) => document.getElementById(id);
 let trainer = null;   // the training worker, replaced if it fails (see startTrainer)
@@ -34,8 +37,14 @@ const LIMITS = {
   scale: { min: 0, max: 0.99 },
   shear: { min: 0, max: 45 },
   mixup: { min: 0.01, max: 100, when: (form) => form.elements.mixup_on.checked },
+  watts: { min: 0.1, max: 10000 },
+  grid: { min: 0, max: 2000 },
+  stop_at: { min: 1, max: 100, when: (form) => form.elements.stop_on.checked },
+  patience: { min: 1, max: 100, integer: true, when: (form) => form.elements.patience_on.checked },
+  temperature: { min: 1, max: 100, when: (form) => form.elements.distill.checked },
+  alpha: { min: 0, max: 1, when: (form) => form.elements.distill.checked },
 };
-const CHECKBOXES = ['batch_norm', 'flip', 'mixup_on'];
+const CHECKBOXES = ['batch_norm', 'flip', 'mixup_on', 'stop_on', 'patience_on', 'student', 'distill', 'compute_f16'];
 // Keras's learning rate and weight decay for each optimizer, set when the optimizer changes.
 const OPTIMIZER_DEFAULTS = {
   gd: { learning_rate: 0.1, weight_decay: 0 }, sgd: { learning_rate: 0.01, weight_decay: 0 },
@@ -66,9 +75,9 @@ function readSettings() {
     settings[name] = value;
   }
   $('settings-error').textContent = problems.join('; ');
-  for (const name of ['backend', 'optimizer', 'schedule']) settings[name] = form.elements[name].value;
+  for (const name of ['backend', 'optimizer', 'schedule', 'power']) settings[name] = form.elements[name].value;
   for (const name of CHECKBOXES) settings[name] = form.elements[name].checked;
-  return problems.length ? null : settings;
+  return problems.length ? null : efficiencySettings(form, settings);
 }
 $('settings').addEventListener('input', readSettings);
 
@@ -105,7 +114,10 @@ function showRecipeFields() {
   const { flip, mixup_on: mixup } = $('settings').elements;
   $('flip-warning').hidden = !flip.checked;
   $('augmentation').querySelector('[data-mixup]').hidden = !mixup.checked;
+  showEfficiencyFields($('settings'));
 }
+$('efficiency').addEventListener('change', showRecipeFields);
+describePrecision();
 $('settings').elements.optimizer.addEventListener('change', ({ target }) => {
   for (const [name, value] of Object.entries(OPTIMIZER_DEFAULTS[target.value])) {
     $('settings').elements[name].value = value;
@@ -149,9 +161,22 @@ function setButtons(state) {
 }
 setButtons('loading');
 
-// Starts a run; `from` continues a checkpoint: its weights, for the epochs it had left.
-function startRun(settings, from) {
+// The weights now reading drawings: the last ones a run sent, a loaded file, or the shipped ones.
+let currentWeights = null, loadingWeights = null;
+async function teacherWeights() {
+  if (currentWeights) return currentWeights.slice();
+  const response = await fetch('pkg/mnist-cnn.kndl');
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+// Starts a run; `from` continues a checkpoint: its weights, for the epochs it had left. With
+// distillation ticked, the model now reading drawings teaches it.
+async function startRun(settings, from) {
+  const teacher = settings.distill ? await teacherWeights() : undefined;
   run = { settings, started: performance.now(), epochOffset: from?.epoch ?? 0, latest: null };
+  for (const id of ['card', 'compression']) $(id).hidden = true;
+  $('cost').textContent = '';
+  $('compress').disabled = true;
   chart.reset();
   $('resume-offer').hidden = true;
   $('run-error').textContent = '';
@@ -160,7 +185,7 @@ function startRun(settings, from) {
   setButtons('running');
   const epochs = Math.max(1, settings.epochs - run.epochOffset);
   trainer.postMessage({ type: 'train', settings: { ...settings, epochs }, weights: from?.bytes,
-                        epochsBefore: run.epochOffset });
+                        epochsBefore: run.epochOffset, teacher });
 }
 
 $('start').onclick = () => {
@@ -215,7 +240,10 @@ $('reset').onclick = () => {
   $('export-csv').disabled = $('export-json').disabled = true;
   for (const id of ['run-error', 'weights-error']) $(id).textContent = '';
   $('resume-offer').hidden = true;
-  $('download').disabled = true;
+  $('download').disabled = $('compress').disabled = true;
+  for (const id of ['card', 'compression']) $(id).hidden = true;
+  $('cost').textContent = '';
+  currentWeights = null;
   predictor.postMessage({ type: 'reset' });
   $('status').textContent = 'Reset: the shipped weights answer drawings. Press Train to start a run.';
 };
@@ -238,6 +266,7 @@ function onTrainerMessage({ data }) {
       requestPreview();
       if (!checkpoint) offerCheckpoint();
       break;
+    case 'energy': setEnergyPresets(data.presets); break;
     case 'preset': {
       const name = $('settings').elements.preset.value;
       $('settings').reset();
@@ -275,6 +304,7 @@ function onTrainerMessage({ data }) {
         + ` · lr ${data.learning_rate.toPrecision(3)} · ${Math.round(data.samplesPerSec)} samples/s`
         + ` · ${formatTime(elapsed)} elapsed · ETA ${formatTime(eta)}`;
       chart.addStep(done, data.loss, total, data.penalty);
+      showCost(data.cost);
       break;
     }
     case 'epoch':
@@ -284,6 +314,8 @@ function onTrainerMessage({ data }) {
         + `test loss ${data.loss.toFixed(4)}. The first ${data.predictions.length} test digits:`;
       drawGrid(data.predictions);
       drawViews(data);
+      showCost(data.cost);
+      $('compress').disabled = false;
       break;
     case 'weights':
       run.latest = { bytes: data.bytes.slice(), epoch: data.epochsDone + run.epochOffset,
@@ -291,6 +323,7 @@ function onTrainerMessage({ data }) {
       if (!run.evaluated) {
         $('model-info').textContent = `Drawings are read by the model being trained (its weights after ${run.latest.where}).`;
       }
+      currentWeights = run.latest.bytes;
       predictor.postMessage({ type: 'weights', bytes: data.bytes }, [data.bytes.buffer]);
       $('download').disabled = false;
       break;
@@ -299,13 +332,18 @@ function onTrainerMessage({ data }) {
                        accuracy: data.accuracy, savedAt: Date.now() })
         .catch((e) => { $('status').textContent += ` · not saved in this browser: ${e.message ?? e}`; });
       break;
-    case 'download': downloadWeights(data.bytes); break;
+    case 'download': downloadWeights(data.bytes, data.precision); break;
+    case 'compressed':
+      showCompression(data);
+      $('download-int8').onclick = () => downloadWeights(data.weights, 'int8');
+      break;
     case 'paused': setButtons('paused'); $('status').textContent += ' · paused'; break;
     case 'resumed': setButtons('running'); break;
     case 'finished':
       setButtons('idle');
-      $('status').textContent += ' · done';
-      keepRun(data.record);
+      $('status').textContent += data.stopped ? ` · stopped early: ${data.stopped}` : ' · done';
+      showCard(JSON.parse(data.record), data.card, download);
+      runs.keep(data.record);
       break;
     case 'stopped': setButtons('idle'); $('status').textContent += ' · stopped'; break;
     case 'error':
@@ -414,69 +452,22 @@ function download(contents, type, name) {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
-function downloadWeights(bytes) {
-  download(bytes, 'application/octet-stream', 'kindling-mnist.kndl');
+function downloadWeights(bytes, precision = 'f32') {
+  download(bytes, 'application/octet-stream', precision === 'int8' ? 'kindling-mnist-int8.kndl' : 'kindling-mnist.kndl');
 }
+$('compress').onclick = () => trainer.postMessage({ type: 'compress' });
 
 $('weights-file').onchange = async (event) => {
   const file = event.target.files[0];
   event.target.value = '';
   if (!file) return;
   $('weights-error').textContent = '';
-  predictor.postMessage({ type: 'load', bytes: new Uint8Array(await file.arrayBuffer()) });
+  loadingWeights = new Uint8Array(await file.arrayBuffer());
+  predictor.postMessage({ type: 'load', bytes: loadingWeights.slice() });
 };
 
-// ---- run comparison --------------------------------------------------------------------------
-// Each finished run's record (the CLI's format) and its curve, kept in IndexedDB.
-let runs = [], shownRun = null;
-
-async function keepRun(record) {
-  try {
-    await addRun({ record: JSON.parse(record), curve: chart.snapshot() });
-    await showRuns();
-  } catch (e) {
-    $('status').textContent += ` · run not kept in this browser: ${e.message ?? e}`;
-  }
-}
-
-async function showRuns() {
-  try { runs = await listRuns(); } catch { runs = []; }
-  const cell = (tag, text, className = '') => Object.assign(document.createElement(tag), { textContent: text, className });
-  const header = document.createElement('tr');
-  header.append(...['#', 'finished', 'recipe', 'device', 'epochs', 'accuracy', 'time', 'chart'].map((t) => cell('th', t)));
-  const rows = runs.map(({ record: r }, i) => {
-    const tr = document.createElement('tr');
-    const pick = Object.assign(document.createElement('input'), { type: 'radio', name: 'overlay', checked: shownRun === i });
-    pick.setAttribute('aria-label', `draw run ${i + 1} on the chart`);
-    pick.onchange = () => overlayRun(i);
-    const picked = cell('td', '');
-    picked.append(pick);
-    tr.className = shownRun === i ? 'overlaid' : '';
-    tr.append(cell('td', i + 1), cell('td', new Date(r.finished_at * 1000).toLocaleString()), cell('td', r.recipe),
-              cell('td', r.device), cell('td', r.epochs, 'number'),
-              cell('td', `${(r.test_accuracy * 100).toFixed(2)}%`, 'number'), cell('td', formatTime(r.seconds), 'number'), picked);
-    return tr;
-  });
-  $('runs-table').replaceChildren(header, ...rows);
-  if (!runs.length) $('runs-table').replaceChildren(cell('caption', 'No finished runs yet.'));
-  $('runs-download').disabled = $('runs-clear').disabled = !runs.length;
-}
-
-function overlayRun(i) {
-  shownRun = i;
-  chart.showRun(runs[i].curve);
-  for (const [j, tr] of [...$('runs-table').rows].slice(1).entries()) tr.className = j === i ? 'overlaid' : '';
-}
-
-$('runs-download').onclick = () => download(runs.map(({ record }) => `${JSON.stringify(record)}\n`).join(''),
-                                            'application/x-ndjson', 'kindling-runs.jsonl');
-$('runs-clear').onclick = async () => {
-  await clearRuns();
-  shownRun = null;
-  chart.showRun(null);
-  await showRuns();
-};
-showRuns();
+// ---- run comparison: www/runs.js ------------------------------------------------------------
+const runs = new RunList({ chart, download, formatTime });
 
 // ---- predictions ------------------------------------------------------------------------------
 let nextId = 0, inFlight = false, pending = false, predictorReady = false;
@@ -526,6 +517,7 @@ predictor.onmessage = ({ data }) => {
       if (pending) { pending = false; requestPrediction(); }
       break;
     case 'loaded':
+      currentWeights = loadingWeights;
       $('model-info').textContent = describeWeights('Loaded weights', data.header);
       requestPrediction();
       break;

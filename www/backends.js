@@ -4,13 +4,14 @@ import { Training } from './pkg/cpu/kindling.js';
 
 let gpuModule = null;
 
-/** A `Training` on 'cpu' or 'webgpu' from the four IDX files; `weights` continue a run. */
-export async function openTraining(backend, files, settings, weights) {
+/** A `Training` on 'cpu' or 'webgpu' from the four IDX files; `weights` continue a run, and a
+ *  `teacher`'s weights make it a distillation. */
+export async function openTraining(backend, files, settings, weights, teacher) {
   const json = JSON.stringify(settings);
-  if (backend !== 'webgpu') return Training.cpu(...files, json, weights);
+  if (backend !== 'webgpu') return Training.cpu(...files, json, weights, teacher);
   if (!gpuModule) {
     gpuModule = await import('./pkg/gpu/kindling.js');
     await gpuModule.default();
   }
-  return gpuModule.Training.webgpu(...files, json, weights);
+  return gpuModule.Training.webgpu(...files, json, weights, teacher);
 }

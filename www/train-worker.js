@@ -2,7 +2,7 @@
 // yields to its event loop between steps, so Pause and Stop act within one step; the page only
 // draws what it posts. After each epoch it posts a checkpoint the page keeps in IndexedDB.
 // Messages: see README.md in this folder.
-import init, { augmentPreview, presetSettings, runRecord } from './pkg/cpu/kindling.js';
+import init, { augmentPreview, energyPresets, presetSettings, runCard, runRecord } from './pkg/cpu/kindling.js';
 import { openTraining } from './backends.js';
 import { loadMnist } from './mnist.js';
 
@@ -10,11 +10,13 @@ import { loadMnist } from './mnist.js';
 const WEIGHTS_EVERY_MS = 2000;
 
 let files = null;         // the four inflated IDX files
+let dataBytes = 0;        // the bytes downloaded for them
 let training = null;      // the run in progress
 let state = 'idle';       // idle | running | paused | stopping
 let lastAccuracy;
 let lastReport = null;    // the last step that kept its update
 let lastEvaluation = null;
+let lastCost = null;      // what the run has spent so far (the ledger's report)
 // How many training images the augmentation preview shows.
 const PREVIEW_IMAGES = 16;
 
@@ -36,6 +38,7 @@ const yieldToEvents = () => new Promise((resolve) => setTimeout(resolve, 0));
 async function loadData() {
   const loaded = await loadMnist((loaded, total) => post({ type: 'loading', loaded, total }));
   files = loaded.files;
+  dataBytes = loaded.total;
   post({ type: 'loaded', total: loaded.total });
 }
 
@@ -55,7 +58,7 @@ const describe = (a) => `WebGPU (${[a.vendor, a.architecture].filter(Boolean).jo
 const adapterPromise = findAdapter();
 adapterPromise.then((adapter) => post({ type: 'adapter', adapter: adapter && describe(adapter), fallback: adapter?.fallback }));
 
-const open = (backend, settings, weights) => openTraining(backend, files, settings, weights);
+const open = (backend, settings, weights, teacher) => openTraining(backend, files, settings, weights, teacher);
 
 // Seconds of a second training step (the first compiles shaders or warms caches).
 async function timeSteps(backend, settings) {
@@ -94,12 +97,12 @@ function sendWeights(bytes, report) {
 }
 
 // Trains with `settings`; from a checkpoint's weights when `weights` is given, after
-// `epochsBefore` epochs of the run it continues.
-async function train(settings, weights, epochsBefore = 0) {
+// `epochsBefore` epochs of the run it continues; distilling from `teacher`'s weights if given.
+async function train(settings, weights, epochsBefore = 0, teacher = undefined) {
   training?.free();
   training = null;
   const { backend, why } = await chooseBackend(settings.backend ?? 'auto', settings);
-  training = await open(backend, settings, weights);
+  training = await open(backend, settings, weights, teacher);
   post({ type: 'started', backend: backend === 'webgpu' ? 'WebGPU' : 'CPU', why,
          images: training.shownImages(), labels: training.shownLabels() });
   state = 'running';
@@ -109,10 +112,12 @@ async function train(settings, weights, epochsBefore = 0) {
   const device = backend === 'webgpu' ? why : 'CPU (wasm)';
   const started = performance.now();
   let lastWeights = started;
+  let modelBytes = 0;
   while (state === 'running' || state === 'paused') {
     if (state === 'paused') { await new Promise((resolve) => setTimeout(resolve, 50)); continue; }
     const report = JSON.parse(await training.step());
     lastReport = report;
+    lastCost = report.cost;
     const seconds = (performance.now() - started) / 1000;
     post({ type: 'step', ...report, samplesPerSec: report.samples_seen / seconds });
     let bytes = null;   // the weights file, written at most once a step
@@ -120,21 +125,26 @@ async function train(settings, weights, epochsBefore = 0) {
       const evaluation = JSON.parse(await training.evaluate());
       lastAccuracy = evaluation.accuracy;
       lastEvaluation = evaluation;
+      lastCost = evaluation.cost;
+      report.finished ||= evaluation.stop != null;   // early stopping ends the run here
       post({ type: 'epoch', epoch: report.epoch, ...evaluation });
       bytes = await training.save(lastAccuracy);
       post({ type: 'checkpoint', epoch: report.epoch, accuracy: lastAccuracy, bytes: bytes.slice() });
     }
     if (report.finished || performance.now() - lastWeights > WEIGHTS_EVERY_MS) {
       bytes ??= await training.save(lastAccuracy);
+      modelBytes = bytes.length;   // before the buffer moves to the page
       sendWeights(bytes, report);
       lastWeights = performance.now();
     }
     if (report.finished) {
       state = 'idle';
-      const facts = { device, images: Math.min(settings.limit, 60000), epochs: settings.epochs + epochsBefore,
+      const facts = { device, images: Math.min(settings.limit, 60000), epochs: report.epoch + epochsBefore,
                       seconds: (performance.now() - started) / 1000, test_accuracy: lastEvaluation.accuracy,
-                      test_loss: lastEvaluation.loss, finished_at: Math.floor(Date.now() / 1000) };
-      post({ type: 'finished', record: runRecord(JSON.stringify(settings), JSON.stringify(facts)) });
+                      test_loss: lastEvaluation.loss, finished_at: Math.floor(Date.now() / 1000),
+                      cost: lastCost, data_bytes: dataBytes, model_bytes: modelBytes };
+      const record = runRecord(JSON.stringify(settings), JSON.stringify(facts), Boolean(teacher));
+      post({ type: 'finished', record, card: runCard(record), stopped: lastEvaluation.stop });
       return;
     }
     await yieldToEvents();
@@ -148,8 +158,9 @@ self.onmessage = async ({ data }) => {
     switch (data.type) {
       case 'train':
         if (state !== 'idle') return;
-        await train(data.settings, data.weights, data.epochsBefore);
+        await train(data.settings, data.weights, data.epochsBefore, data.teacher);
         break;
+      case 'compress': await compress(); break;
       case 'preset': post({ type: 'preset', settings: JSON.parse(presetSettings(data.name)) }); break;
       case 'preview': preview(data.settings, data.seed); break;
       case 'pause': if (state === 'running') { state = 'paused'; post({ type: 'paused' }); } break;
@@ -157,8 +168,8 @@ self.onmessage = async ({ data }) => {
       case 'stop': if (state !== 'idle') state = 'stopping'; break;
       case 'save':
         if (training) {
-          const bytes = await training.save(lastAccuracy);
-          post({ type: 'download', bytes }, [bytes.buffer]);
+          const bytes = await training.save(lastAccuracy, data.precision);
+          post({ type: 'download', bytes, precision: data.precision ?? 'f32' }, [bytes.buffer]);
         }
         break;
     }
@@ -167,6 +178,24 @@ self.onmessage = async ({ data }) => {
     await failed(error);
   }
 };
+
+// Bytes of `bytes` gzipped, as a server would send them.
+async function gzippedLength(bytes) {
+  const stream = new Blob([bytes]).stream().pipeThrough(new CompressionStream('gzip'));
+  return (await new Response(stream).arrayBuffer()).byteLength;
+}
+
+// The run's model as int8 against f32: file sizes raw and gzipped, and test accuracy of each
+// on the full test set (the int8 copy is evaluated here, on the CPU).
+async function compress() {
+  if (!training || !lastEvaluation) return;
+  const f32 = await training.save(lastAccuracy, 'f32');
+  const int8 = await training.save(lastAccuracy, 'int8');
+  const quantized = JSON.parse(await training.evaluateWeights(int8));
+  post({ type: 'compressed', f32: { bytes: f32.length, gzipped: await gzippedLength(f32), accuracy: lastAccuracy },
+         int8: { bytes: int8.length, gzipped: await gzippedLength(int8), accuracy: quantized.accuracy }, weights: int8 },
+       [int8.buffer]);
+}
 
 // The first training images as `settings` would augment them, or why the settings cannot.
 function preview(settings, seed) {
@@ -201,6 +230,7 @@ async function failed(error) {
 
 try {
   await init();
+  post({ type: 'energy', presets: JSON.parse(energyPresets()) });
   await loadData();
 } catch (error) {
   post({ type: 'error', message: `loading failed: ${error.message ?? error}` });

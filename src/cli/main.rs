@@ -1,5 +1,6 @@
 //! `kindling`: train, evaluate and query the MNIST CNN from a terminal, on the CPU (`flex`).
 
+mod compare;
 mod train;
 
 use std::path::{Path, PathBuf};
@@ -65,7 +66,15 @@ enum Command {
         #[arg(required = true)]
         images: Vec<PathBuf>,
     },
-    /// Re-save a weights file in another number format (f16 halves it).
+    /// Weights files side by side: parameters, FLOPs, size raw and gzipped, test accuracy
+    /// (and its difference from the first file), latency of one prediction.
+    Compare {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long, env = "KINDLING_DATA", default_value = "data/mnist")]
+        data: PathBuf,
+    },
+    /// Re-save a weights file in another number format (f16 halves it, int8 quarters it).
     Convert {
         input: PathBuf,
         output: PathBuf,
@@ -77,6 +86,9 @@ enum Command {
         /// The BatchNorm variant.
         #[arg(long)]
         batch_norm: bool,
+        /// The small student model (conv 8/16, dense 16).
+        #[arg(long)]
+        student: bool,
     },
     /// Time training steps and inference on the full training set.
     Bench {
@@ -106,10 +118,19 @@ fn main() -> ExitCode {
             output,
             precision,
         } => convert(&input, &output, precision),
-        Command::Info { batch_norm } => {
-            info(&ModelConfig::new().with_batch_norm(batch_norm));
+        Command::Info {
+            batch_norm,
+            student,
+        } => {
+            let model = if student {
+                ModelConfig::student()
+            } else {
+                ModelConfig::new()
+            };
+            info(&model.with_batch_norm(batch_norm));
             Ok(())
         }
+        Command::Compare { files, data } => compare::compare(&files, &data),
         Command::Bench {
             data,
             steps,
@@ -161,9 +182,13 @@ fn convert(input: &Path, output: &Path, precision: weights::Precision) -> CliRes
         ..header
     };
     weights::save(output, &model, &header).map_err(|e| e.to_string())?;
-    let size = |path: &Path| std::fs::metadata(path).map_or(0, |m| m.len());
+    let size = |path: &Path| {
+        let bytes = std::fs::read(path).unwrap_or_default();
+        let gzipped = compare::gzipped_len(&bytes);
+        format!("{} bytes, {gzipped} gzipped", bytes.len())
+    };
     println!(
-        "{} ({} bytes) → {} ({} bytes, {precision:?})",
+        "{} ({}) → {} ({}, {precision:?})\nkindling compare shows what it costs in accuracy",
         input.display(),
         size(input),
         output.display(),
@@ -266,22 +291,30 @@ fn info(config: &ModelConfig) {
         let shape: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
         println!("{name:<18} {:>14}", shape.join("×"));
     }
-    println!("\n{:<8} {:>10} {:>16}", "layer", "params", "forward MFLOP");
+    println!(
+        "\n{:<8} {:>10} {:>16} {:>17}",
+        "layer", "params", "forward MFLOP", "backward MFLOP"
+    );
+    let mflop = |macs: usize| 2.0 * macs as f64 / 1e6;
     for layer in cost::layer_costs(config) {
         println!(
-            "{:<8} {:>10} {:>16.3}",
+            "{:<8} {:>10} {:>16.3} {:>17.3}",
             layer.name,
             layer.params,
-            2.0 * layer.macs as f64 / 1e6
+            mflop(layer.macs),
+            mflop(layer.backward_macs)
         );
     }
+    let (forward, train) = (cost::forward_flops(config), cost::train_flops(config));
     println!(
-        "{:<8} {:>10} {:>16.3}\n\ntraining: ≈ {:.1} MFLOP per image, {:.2} TFLOP per 60,000-image epoch",
+        "{:<8} {:>10} {:>16.3} {:>17.3}\n\ntraining: {:.2} MFLOP per image, {:.3} TFLOP per 60,000-image epoch (+ {:.3} TFLOP to evaluate 10,000 test images)",
         "total",
         cost::params(config),
-        cost::forward_flops(config) / 1e6,
-        cost::train_flops(config) / 1e6,
-        cost::train_flops(config) * 60_000.0 / 1e12
+        forward / 1e6,
+        (train - forward) / 1e6,
+        train / 1e6,
+        train * 60_000.0 / 1e12,
+        forward * 10_000.0 / 1e12
     );
 }
 

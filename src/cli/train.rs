@@ -15,7 +15,8 @@ use kindling::data::{Normalization, Split};
 use kindling::recipe::{Preset, RecipeSettings};
 use kindling::runs::{self, RunFacts, RunRecord};
 use kindling::training::{self, Event, Trainer, TrainingConfig};
-use kindling::{cost, weights};
+use kindling::energy::{EnergySettings, PowerPreset};
+use kindling::{card, weights};
 
 use crate::{load_split, print_views, threads, CliResult};
 
@@ -58,6 +59,43 @@ pub struct TrainArgs {
     /// The JSON-lines file this run's record is appended to.
     #[arg(long, value_name = "FILE", default_value = RUNS_FILE)]
     runs: PathBuf,
+    /// Where to write the run card (JSON); it is also printed.
+    #[arg(long, value_name = "FILE", default_value = "kindling-card.json")]
+    card: PathBuf,
+    /// Distil from this trained model's weights (--temperature, --alpha; --student for the
+    /// small model).
+    #[arg(long, value_name = "FILE")]
+    teacher: Option<PathBuf>,
+    #[command(flatten)]
+    energy: EnergyArgs,
+}
+
+/// The assumptions behind the energy and CO₂e estimates.
+#[derive(clap::Args)]
+pub struct EnergyArgs {
+    /// The device's assumed power draw, by kind.
+    #[arg(long, value_enum, default_value_t = PowerPreset::DesktopCpu)]
+    power: PowerPreset,
+    /// The device's power draw in watts (instead of --power's).
+    #[arg(long)]
+    watts: Option<f64>,
+    /// The grid's carbon intensity in gCO₂e/kWh [default: 436, world average 2022 (Ember)].
+    #[arg(long, value_name = "G_PER_KWH")]
+    grid: Option<f64>,
+}
+
+impl EnergyArgs {
+    pub fn settings(&self) -> Result<EnergySettings, String> {
+        let mut settings = EnergySettings::preset(self.power);
+        if let Some(watts) = self.watts {
+            (settings.watts, settings.power_source) = (watts, "given with --watts".into());
+        }
+        if let Some(grid) = self.grid {
+            (settings.grid_g_per_kwh, settings.grid_source) = (grid, "given with --grid".into());
+        }
+        settings.validate()?;
+        Ok(settings)
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -71,8 +109,10 @@ enum Norm {
 /// The run's configuration: the preset, then the flags over it.
 fn config(args: &TrainArgs) -> TrainingConfig {
     let preset = args.preset.settings().apply(TrainingConfig::new());
+    let distill = args.teacher.as_ref().map(|_| args.recipe.distill());
     args.recipe
         .apply(preset)
+        .with_distill(distill)
         .with_epochs(args.epochs)
         .with_batch_size(args.batch_size)
         .with_seed(args.seed)
@@ -85,6 +125,7 @@ fn config(args: &TrainArgs) -> TrainingConfig {
 pub fn train(args: TrainArgs) -> CliResult {
     let config = config(&args);
     config.validate().map_err(|e| e.to_string())?;
+    let energy = args.energy.settings()?;
     if args.limit == Some(0) {
         return Err("--limit must be at least 1".into());
     }
@@ -101,7 +142,13 @@ pub fn train(args: TrainArgs) -> CliResult {
             Trainer::resume(config.clone(), train_set, &device, model)
         }
     };
+    if let Some(path) = &args.teacher {
+        let (teacher, header) = weights::load(path, &device).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("teacher: {} ({})", path.display(), header.model.describe());
+        trainer = trainer.with_teacher(teacher, &header.model).map_err(|e| e.to_string())?;
+    }
     println!("recipe: {}", runs::summary(&config));
+    println!("energy assumed: {}", energy.assumptions());
 
     let steps = trainer.steps_per_epoch() * config.epochs;
     let bar = ProgressBar::new(steps as u64).with_style(
@@ -113,7 +160,8 @@ pub fn train(args: TrainArgs) -> CliResult {
     );
     let started = Instant::now();
     let mut smoothed = None::<f32>;
-    let evaluation = block_on(training::run(&mut trainer, &test_set, |event| match event {
+    let clock = || started.elapsed().as_secs_f64();
+    let evaluation = block_on(training::run(&mut trainer, &test_set, clock, |event| match event {
         Event::Step(report) => {
             let loss = smoothed.map_or(report.loss, |s| 0.95 * s + 0.05 * report.loss);
             smoothed = Some(loss);
@@ -122,38 +170,38 @@ pub fn train(args: TrainArgs) -> CliResult {
             bar.inc(1);
         }
         // Printed above the bar, and also when the output is not a terminal (CI, logs).
-        Event::Epoch { epoch, evaluation } => bar.suspend(|| {
+        Event::Evaluated {
+            epochs,
+            evaluation,
+            stop,
+        } => bar.suspend(|| {
+            let epoch = format!("{:>2}", card::epochs(epochs));
             println!(
-                "epoch {epoch:>2}: train loss {:.4} · test loss {:.4} · test accuracy {:.2}% · {:.0} s",
+                "epoch {epoch}: train loss {:.4} · test loss {:.4} · test accuracy {:.2}% · {:.0} s",
                 smoothed.unwrap_or(f32::NAN),
                 evaluation.loss,
                 100.0 * evaluation.accuracy,
                 started.elapsed().as_secs_f64()
-            )
+            );
+            if let Some(reason) = stop {
+                println!("stopping early: {reason}");
+            }
         }),
     }))
     .map_err(|e| e.to_string())?;
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
-    let samples = trainer.samples_seen() as f64;
+    let epochs = trainer.epochs_done();
     let header = weights::WeightsHeader::new(
         config.model.clone(),
         config.normalization,
         "mnist",
-        config.epochs,
+        epochs,
         Some(evaluation.accuracy),
     );
-    weights::save(&args.out, &trainer.model(), &header).map_err(|e| e.to_string())?;
-    println!(
-        "test accuracy {:.2}% after {} epochs · {:.1} s ({:.1} s/epoch) · {:.0} samples/s · {:.1} GFLOP/s\nweights saved to {}",
-        100.0 * evaluation.accuracy,
-        config.epochs,
-        seconds,
-        seconds / config.epochs as f64,
-        samples / seconds,
-        samples * cost::train_flops(&config.model) / seconds / 1e9,
-        args.out.display()
-    );
+    let weights_file = weights::to_bytes(&trainer.model(), &header).map_err(|e| e.to_string())?;
+    std::fs::write(&args.out, &weights_file).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    println!("weights saved to {}", args.out.display());
     print_views(&evaluation, test_set.labels(), args.export.as_deref())?;
 
     let facts = RunFacts {
@@ -162,13 +210,30 @@ pub fn train(args: TrainArgs) -> CliResult {
             .map_or(0, |d| d.as_secs()),
         device: format!("flex, {} threads", threads()),
         images,
-        epochs: config.epochs,
+        epochs,
         test_accuracy: evaluation.accuracy,
         test_loss: evaluation.loss,
         seconds,
+        cost: Some(trainer.cost(seconds, &energy)),
+        data_bytes: dataset_bytes(&args.data),
+        model_bytes: Some(weights_file.len() as u64),
     };
     let record = RunRecord::new(&config, facts);
+    print!("\n{}", card::text(&record));
+    std::fs::write(&args.card, serde_json::to_string_pretty(&record).expect("plain data"))
+        .map_err(|e| format!("{}: {e}", args.card.display()))?;
+    println!("run card saved to {}", args.card.display());
     append_record(&args.runs, &record)
+}
+
+/// The bytes of the dataset files the run read.
+fn dataset_bytes(dir: &Path) -> Option<u64> {
+    let files = [Split::Train, Split::Test].map(|split| split.file_names());
+    let sizes = files
+        .iter()
+        .flat_map(|(images, labels)| [images, labels])
+        .map(|name| std::fs::metadata(dir.join(name)).map(|m| m.len()));
+    sizes.sum::<Result<u64, _>>().ok()
 }
 
 /// Adds one line to the runs file, creating it if needed.

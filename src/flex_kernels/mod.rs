@@ -1,6 +1,6 @@
-//! Hand-written CPU kernels, with their own backward passes, for the two layer types that take
-//! most of a training step on burn's `flex` backend: the valid 3×3 convolution and the 2×2 max
-//! pooling followed by ReLU.
+//! Hand-written CPU kernels, with their own backward passes, for the layer types that take
+//! most of a training step on burn's `flex` backend: the valid 3×3 convolution, the 2×2 max
+//! pooling followed by ReLU, and BatchNorm in training.
 //!
 //! burn 0.22's `flex` computes a convolution's gradients through generic transposed
 //! convolutions, which cost two to three times the forward pass, and its pooling walks each
@@ -13,6 +13,7 @@
 mod conv;
 mod direct;
 mod direct_pool;
+mod norm;
 mod parallel;
 mod patches;
 mod patches_pool;
@@ -29,6 +30,7 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, DType, Flex};
 use burn::nn::conv::Conv2d;
+use burn::nn::BatchNorm;
 use burn::nn::PaddingConfig2d;
 use burn::tensor::activation::relu;
 use burn::tensor::module::max_pool2d;
@@ -45,9 +47,10 @@ enum Lane {
     Infer(FlexTensor),
 }
 
-/// Which form a tensor is in, or `None` for another backend or dtype. Clones are cheap handles.
+/// Which form a tensor is in, or `None` for another backend or dtype, or in a build without
+/// the kernels (the WebGPU bundle, whose CPU only saves weights). Clones are cheap handles.
 fn lane<const D: usize>(tensor: &Tensor<D>) -> Option<Lane> {
-    if tensor.dtype() != DType::F32 {
+    if !cfg!(feature = "kernels") || tensor.dtype() != DType::F32 {
         return None;
     }
     if let Ok(t) = tensor.clone().try_into_primitive::<Autodiff<Flex>>() {
@@ -312,5 +315,110 @@ impl Backward<Flex, 1> for PoolBackward {
         } = ops.state;
         let dx = pool::backward(slice(&dy), &winner, input_shape);
         grads.register::<Flex>(node.id, flex(dx, &input_shape));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// BatchNorm (training)
+// ---------------------------------------------------------------------------------------------
+
+/// `norm.forward(x)`: in training on `flex`, by the kernels in `norm.rs`, updating the running
+/// statistics as burn's module does; everywhere else (evaluation, WebGPU) by burn's module.
+pub fn batch_norm(norm: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
+    let (gamma, beta) = (norm.gamma.val(), norm.beta.val());
+    let dims = x.dims();
+    let (Some(Lane::Train(xt)), Some(Lane::Train(g)), Some(Lane::Train(b))) =
+        (lane(&x), lane(&gamma), lane(&beta))
+    else {
+        return norm.forward(x);
+    };
+    let device = x.device();
+    let (out, mean, var) = norm_tracked(xt, g, b, dims, norm.epsilon);
+    let channels = dims[1];
+    let running = |state: &burn::module::RunningState<Tensor<1>>, batch: Vec<f32>| {
+        let batch = Tensor::<1>::from_data(TensorData::new(batch, [channels]), &device);
+        let updated = (state.value_sync().to_device(&device))
+            .mul_scalar(1.0 - norm.momentum)
+            .add(batch.mul_scalar(norm.momentum));
+        state.update(updated.detach());
+    };
+    running(&norm.running_mean, mean);
+    running(&norm.running_var, var);
+    Tensor::from_primitive::<Autodiff<Flex>>(out)
+}
+
+#[derive(Debug)]
+struct NormBackward;
+
+#[derive(Clone, Debug)]
+struct NormState {
+    input: FlexTensor,
+    gamma: FlexTensor,
+    mean: Arc<Vec<f32>>,
+    var: Arc<Vec<f32>>,
+    epsilon: f64,
+}
+
+fn norm_tracked(
+    x: Tracked,
+    g: Tracked,
+    b: Tracked,
+    dims: [usize; 4],
+    epsilon: f64,
+) -> (Tracked, Vec<f32>, Vec<f32>) {
+    let input = x.primitive().to_contiguous();
+    let gamma = g.primitive().to_contiguous();
+    let beta = b.primitive().to_contiguous();
+    let (out, mean, var) = norm::forward(slice(&input), slice(&gamma), slice(&beta), dims, epsilon);
+    let out = flex(out, &dims);
+    let tracked = match NormBackward
+        .prepare::<NoCheckpointing>([x.node(), g.node(), b.node()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let state = NormState {
+                input,
+                gamma,
+                mean: Arc::new(mean.clone()),
+                var: Arc::new(var.clone()),
+                epsilon,
+            };
+            prep.finish(state, out)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(out),
+    };
+    (tracked, mean, var)
+}
+
+impl Backward<Flex, 3> for NormBackward {
+    type State = NormState;
+
+    fn backward(self, ops: Ops<NormState, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
+        let NormState {
+            input,
+            gamma,
+            mean,
+            var,
+            epsilon,
+        } = ops.state;
+        let dims: [usize; 4] = shape(&input).try_into().expect("a 4-d map");
+        let (dx, dgamma, dbeta) = norm::backward(
+            slice(&dy),
+            slice(&input),
+            slice(&gamma),
+            &mean,
+            &var,
+            dims,
+            epsilon,
+        );
+        let channels = vec![dims[1]];
+        let results = [(dx, dims.to_vec()), (dgamma, channels.clone()), (dbeta, channels)];
+        for (node, (grad, shape)) in ops.parents.into_iter().zip(results) {
+            if let Some(node) = node {
+                grads.register::<Flex>(node.id, flex(grad, &shape));
+            }
+        }
     }
 }

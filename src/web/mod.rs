@@ -5,27 +5,31 @@
 //! (probabilities, pixels, weights). Errors become JavaScript `Error`s with the same readable
 //! messages the CLI prints.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt::Display;
-use std::future::Future;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
 
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::data::{Dataset, Split, IMAGE_PIXELS};
-use crate::inference;
+use crate::data::{Dataset, Split};
+use crate::energy::EnergySettings;
+use crate::ledger::CostReport;
 use crate::metrics::Report;
-use crate::model::Model;
-use crate::preprocess;
 use crate::recipe::RecipeSettings;
 use crate::training::{evaluate, TrainError, Trainer, TrainingConfig};
 use crate::weights::{self, WeightsHeader};
 
+// The page's helpers live in the CPU bundle only (feature `page`): the WebGPU bundle is fetched
+// for training alone and has no room to spare under its 3 MB.
+#[cfg(feature = "page")]
+mod predict;
+#[cfg(feature = "page")]
 mod recipe;
+#[cfg(feature = "page")]
+pub use predict::{prepare_image, Predictor};
 
 #[wasm_bindgen(start)]
 fn start() {
@@ -58,19 +62,6 @@ fn json(value: &impl Serialize) -> String {
     serde_json::to_string(value).expect("plain data serialises")
 }
 
-/// Runs a future that the CPU backend has already resolved (it computes eagerly), so that
-/// predictions need no `await` in JavaScript.
-fn now<F: Future>(future: F) -> Result<F::Output, JsError> {
-    let mut future = std::pin::pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(value) => Ok(value),
-        Poll::Pending => Err(JsError::new("the CPU backend did not answer at once")),
-    }
-}
-
 /// Reads the four IDX files (already inflated) and checks them with the same reader as the
 /// CLI: a damaged file is refused with a message naming it.
 fn datasets(files: [&[u8]; 4]) -> Result<(Dataset, Dataset), JsError> {
@@ -96,6 +87,9 @@ pub(crate) struct RunSettings {
     /// Learning rate, optimizer, schedule, regularization, model variant, augmentation.
     #[serde(flatten)]
     recipe: RecipeSettings,
+    /// The assumptions behind the run's energy estimate (default: a desktop CPU).
+    #[serde(default)]
+    energy: Option<EnergySettings>,
 }
 
 impl RunSettings {
@@ -108,67 +102,6 @@ impl RunSettings {
     }
 }
 
-/// The 28×28 MNIST-like input (ink bright on black) for an RGBA picture such as a canvas's
-/// pixels or a decoded image file: cropped to the ink, fitted into 20×20, centred by mass.
-#[wasm_bindgen(js_name = prepareImage)]
-pub fn prepare_image(rgba: &[u8], width: usize, height: usize) -> Result<Vec<u8>, JsError> {
-    let gray = preprocess::rgba_to_gray(rgba, width, height).map_err(js_error)?;
-    Ok(preprocess::to_mnist(&gray, width, height)
-        .map_err(js_error)?
-        .to_vec())
-}
-
-/// A model that answers predictions on the CPU: first the shipped weights, then whatever the
-/// trainer sends. It lives in its own worker, so it never waits for a training step.
-#[wasm_bindgen]
-pub struct Predictor {
-    model: Model,
-    header: WeightsHeader,
-    device: Device,
-}
-
-#[wasm_bindgen]
-impl Predictor {
-    #[wasm_bindgen(constructor)]
-    pub fn new(weights: &[u8]) -> Result<Predictor, JsError> {
-        let device = Device::flex();
-        let (model, header) = weights::from_bytes(weights, &device).map_err(js_error)?;
-        Ok(Predictor {
-            model,
-            header,
-            device,
-        })
-    }
-
-    /// Replaces the model with a weights file's; a damaged or foreign file is refused with a
-    /// message and the current model stays. Returns the file's header as JSON.
-    pub fn load(&mut self, weights: &[u8]) -> Result<String, JsError> {
-        let (model, header) = weights::from_bytes(weights, &self.device).map_err(js_error)?;
-        (self.model, self.header) = (model, header);
-        Ok(self.header())
-    }
-
-    /// The current weights' header as JSON (dataset, epochs, test accuracy).
-    pub fn header(&self) -> String {
-        json(&self.header)
-    }
-
-    /// Ten probabilities for a 28×28 input from `prepareImage`.
-    pub fn predict(&self, image: &[u8]) -> Result<Vec<f32>, JsError> {
-        let image: &[u8; IMAGE_PIXELS] = image
-            .try_into()
-            .map_err(|_| JsError::new("an input must have 28×28 pixels"))?;
-        let prediction = now(inference::predict(
-            &self.model,
-            image,
-            self.header.normalization,
-            &self.device,
-        ))?
-        .map_err(|e| JsError::new(&e))?;
-        Ok(prediction.probabilities.to_vec())
-    }
-}
-
 /// A training run: the trainer and the test set on one device. Steps are asynchronous (WebGPU
 /// reads back asynchronously); the worker awaits each before the next.
 #[wasm_bindgen]
@@ -178,6 +111,15 @@ pub struct Training {
     test: Rc<Dataset>,
     device: Device,
     backend: String,
+    energy: EnergySettings,
+    /// Milliseconds spent in steps and evaluations: the time the device worked, without
+    /// pauses, which the energy estimate multiplies.
+    busy_ms: Rc<Cell<f64>>,
+}
+
+/// Milliseconds since 1970, the browser's clock.
+fn now_ms() -> f64 {
+    js_sys::Date::now()
 }
 
 #[derive(Serialize)]
@@ -193,12 +135,18 @@ struct StepJson {
     samples_seen: usize,
     epoch_done: bool,
     finished: bool,
+    /// What the run has spent so far.
+    cost: CostReport,
 }
 
 #[derive(Serialize)]
 struct EvaluationJson {
     loss: f32,
     accuracy: f32,
+    /// Why early stopping ends the run here, if it does.
+    stop: Option<String>,
+    /// What the run has spent, this evaluation included.
+    cost: CostReport,
     /// The predicted class of the first `SHOWN` test images, for the results grid.
     predictions: Vec<u8>,
     /// Confusion matrix, per-class accuracy and the most confident mistakes.
@@ -218,7 +166,8 @@ const SHOWN: usize = 100;
 #[wasm_bindgen]
 impl Training {
     /// A run on the CPU (`flex`) from the four inflated IDX files and run settings (JSON),
-    /// starting from `weights` when given (continue a saved run), else from fresh weights.
+    /// starting from `weights` when given (continue a saved run), else from fresh weights;
+    /// distilling from `teacher`'s weights when given.
     pub fn cpu(
         train_images: &[u8],
         train_labels: &[u8],
@@ -226,9 +175,10 @@ impl Training {
         test_labels: &[u8],
         settings: &str,
         weights: Option<Vec<u8>>,
+        teacher: Option<Vec<u8>>,
     ) -> Result<Training, JsValue> {
         let files = [train_images, train_labels, test_images, test_labels];
-        Training::on(Device::flex(), "CPU".into(), files, settings, weights)
+        Training::on(Device::flex(), "CPU".into(), files, settings, [weights, teacher])
     }
 
     /// Bad settings, and weights to continue from that do not fit them (another model
@@ -238,11 +188,15 @@ impl Training {
         backend: String,
         files: [&[u8]; 4],
         settings: &str,
-        weights: Option<Vec<u8>>,
+        [weights, teacher]: [Option<Vec<u8>>; 2],
     ) -> Result<Training, JsValue> {
         let settings: RunSettings =
             serde_json::from_str(settings).map_err(|e| named_error("SettingsError", e))?;
-        let config = settings.config();
+        let energy = settings.energy.clone().unwrap_or_default();
+        energy.validate().map_err(|e| named_error("SettingsError", e))?;
+        let distill = teacher.as_ref().map(|_| settings.recipe.distill());
+        let config = settings.config().with_distill(distill);
+        (config.compute.check_device(&device)).map_err(|e| named_error("SettingsError", e))?;
         let (mut train, test) = datasets(files)?;
         if settings.limit > 0 {
             train = train.limit(settings.limit);
@@ -256,11 +210,21 @@ impl Training {
             }
             None => Trainer::new(config, train, &device).map_err(training_error)?,
         };
+        let trainer = match teacher {
+            None => trainer,
+            Some(bytes) => {
+                let (teacher, header) = weights::from_bytes(&bytes, &device)
+                    .map_err(|e| named_error("SettingsError", format!("the teacher: {e}")))?;
+                trainer.with_teacher(teacher, &header.model).map_err(training_error)?
+            }
+        };
         Ok(Training {
             trainer: Rc::new(RefCell::new(Some(trainer))),
             test: Rc::new(test),
             device,
             backend,
+            energy,
+            busy_ms: Rc::new(Cell::new(0.0)),
         })
     }
 
@@ -272,15 +236,18 @@ impl Training {
     /// Runs one optimizer step; resolves to the step report as JSON. A diverging loss rejects
     /// with an error named "Diverged", and the model keeps the weights from before that step.
     pub fn step(&self) -> js_sys::Promise {
-        let cell = self.trainer.clone();
+        let (cell, busy, energy) = (self.trainer.clone(), self.busy_ms.clone(), self.energy.clone());
         future_to_promise(async move {
             let mut trainer = cell
                 .borrow_mut()
                 .take()
                 .ok_or_else(|| JsError::new("a step is already running"))?;
+            let started = now_ms();
             let result = trainer.step().await;
+            busy.set(busy.get() + now_ms() - started);
             let finished = trainer.finished();
             let epochs = trainer.config().epochs;
+            let cost = trainer.cost(busy.get() / 1e3, &energy);
             *cell.borrow_mut() = Some(trainer);
             let report = result.map_err(training_error)?;
             Ok(JsValue::from(json(&StepJson {
@@ -294,20 +261,31 @@ impl Training {
                 samples_seen: report.samples_seen,
                 epoch_done: report.epoch_done,
                 finished,
+                cost,
             })))
         })
     }
 
-    /// Evaluates the current weights on the test set; resolves to JSON
-    /// `{loss, accuracy, predictions, report, mistake_images}`.
+    /// Evaluates the current weights on the test set and records it in the run's ledger
+    /// (milestones, early stopping); resolves to JSON
+    /// `{loss, accuracy, stop, cost, predictions, report, mistake_images}`.
     pub fn evaluate(&self) -> js_sys::Promise {
         let (cell, test, device) = (self.trainer.clone(), self.test.clone(), self.device.clone());
+        let (busy, energy) = (self.busy_ms.clone(), self.energy.clone());
         future_to_promise(async move {
             let (model, normalization) =
                 with_trainer(&cell, |t| (t.model(), t.config().normalization))?;
+            let started = now_ms();
             let evaluation = evaluate(&model, &test, normalization, &device)
                 .await
                 .map_err(training_error)?;
+            busy.set(busy.get() + now_ms() - started);
+            let (stop, cost) = {
+                let mut trainer = cell.borrow_mut();
+                let trainer = trainer.as_mut().ok_or_else(|| JsError::new("a step is running"))?;
+                let stop = trainer.evaluated(&evaluation, busy.get() / 1e3);
+                (stop.map(|s| s.to_string()), trainer.cost(busy.get() / 1e3, &energy))
+            };
             let shown = evaluation.predictions.len().min(SHOWN);
             let report = Report::new(&evaluation, test.labels(), MISTAKES_SHOWN);
             let mistake_images = (report.most_confident_mistakes.iter())
@@ -316,6 +294,8 @@ impl Training {
             Ok(JsValue::from(json(&EvaluationJson {
                 loss: evaluation.loss,
                 accuracy: evaluation.accuracy,
+                stop,
+                cost,
                 predictions: evaluation.predictions[..shown].to_vec(),
                 confusion_csv: report.confusion_csv(),
                 report,
@@ -324,26 +304,51 @@ impl Training {
         })
     }
 
-    /// The current weights as a weights file (with the test accuracy when known); resolves to
-    /// a `Uint8Array`. Asynchronous because WebGPU reads back asynchronously.
-    pub fn save(&self, test_accuracy: Option<f32>) -> js_sys::Promise {
+    /// The current weights as a weights file (with the test accuracy when known) in
+    /// `precision` ("f32", the default, or "int8"); resolves to a `Uint8Array`.
+    /// Asynchronous because WebGPU reads back asynchronously.
+    pub fn save(&self, test_accuracy: Option<f32>, precision: Option<String>) -> js_sys::Promise {
         let cell = self.trainer.clone();
         future_to_promise(async move {
+            let precision = match precision.as_deref() {
+                None => weights::Precision::F32,
+                Some(name) => serde_json::from_value(name.into())
+                    .map_err(|_| JsError::new(&format!("no weights precision called {name:?}")))?,
+            };
             let (model, header) = with_trainer(&cell, |trainer| {
                 let config = trainer.config();
-                let header = WeightsHeader::new(
-                    config.model.clone(),
-                    config.normalization,
-                    "mnist",
-                    trainer.epochs_done(),
-                    test_accuracy,
-                );
+                let header = WeightsHeader {
+                    precision,
+                    ..WeightsHeader::new(
+                        config.model.clone(),
+                        config.normalization,
+                        "mnist",
+                        trainer.epochs_done(),
+                        test_accuracy,
+                    )
+                };
                 (trainer.model(), header)
             })?;
             let bytes = weights::to_bytes_async(&model, &header)
                 .await
                 .map_err(js_error)?;
             Ok(js_sys::Uint8Array::from(&bytes[..]).into())
+        })
+    }
+
+    /// Test accuracy and loss of a weights file (say, the int8 copy of this run's model) on
+    /// this run's test set, on the CPU; resolves to JSON `{accuracy, loss}`.
+    #[wasm_bindgen(js_name = evaluateWeights)]
+    pub fn evaluate_weights(&self, bytes: Vec<u8>) -> js_sys::Promise {
+        let test = self.test.clone();
+        future_to_promise(async move {
+            let device = Device::flex();
+            let (model, header) = weights::from_bytes(&bytes, &device).map_err(js_error)?;
+            let evaluation = evaluate(&model, &test, header.normalization, &device)
+                .await
+                .map_err(training_error)?;
+            let result = serde_json::json!({"accuracy": evaluation.accuracy, "loss": evaluation.loss});
+            Ok(JsValue::from(result.to_string()))
         })
     }
 
@@ -406,9 +411,10 @@ impl Training {
         test_labels: Vec<u8>,
         settings: String,
         weights: Option<Vec<u8>>,
+        teacher: Option<Vec<u8>>,
     ) -> Result<Training, JsValue> {
         let device = webgpu_device().await?;
         let files = [&train_images[..], &train_labels, &test_images, &test_labels];
-        Training::on(device, "WebGPU".into(), files, &settings, weights)
+        Training::on(device, "WebGPU".into(), files, &settings, [weights, teacher])
     }
 }

@@ -89,8 +89,28 @@ fn blend_caption(target: &[f32]) -> String {
 /// The one-line record of a finished run (the CLI's JSON-lines format) from its settings and
 /// `facts` (JSON: [`RunFacts`]), for the page's comparison table.
 #[wasm_bindgen(js_name = runRecord)]
-pub fn run_record(settings: &str, facts: &str) -> Result<String, JsError> {
+pub fn run_record(settings: &str, facts: &str, distilled: bool) -> Result<String, JsError> {
     let settings: RunSettings = serde_json::from_str(settings).map_err(js_error)?;
     let facts: RunFacts = serde_json::from_str(facts).map_err(js_error)?;
-    Ok(json(&RunRecord::new(&settings.config(), facts)))
+    let distill = distilled.then(|| settings.recipe.distill());
+    Ok(json(&RunRecord::new(&settings.config().with_distill(distill), facts)))
+}
+
+/// The card of a run record (JSON from `runRecord`): the run in a page a person reads.
+#[wasm_bindgen(js_name = runCard)]
+pub fn run_card(record: &str) -> Result<String, JsError> {
+    let record: RunRecord = serde_json::from_str(record).map_err(js_error)?;
+    Ok(crate::card::text(&record))
+}
+
+/// The power presets and the default grid for the page's cost settings, as JSON
+/// `{power: [{name, watts, source}], grid: {g_per_kwh, source}}`.
+#[wasm_bindgen(js_name = energyPresets)]
+pub fn energy_presets() -> String {
+    use crate::energy::{PowerPreset, WORLD_GRID_G_PER_KWH, WORLD_GRID_SOURCE};
+    let power: Vec<_> = (PowerPreset::ALL.iter())
+        .map(|p| serde_json::json!({"name": p, "watts": p.watts(), "source": p.source()}))
+        .collect();
+    let grid = serde_json::json!({"g_per_kwh": WORLD_GRID_G_PER_KWH, "source": WORLD_GRID_SOURCE});
+    serde_json::json!({"power": power, "grid": grid}).to_string()
 }

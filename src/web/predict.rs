@@ -1,0 +1,90 @@
+//! Predictions for the page: a picture prepared like MNIST, and a CPU model that answers it
+//! while training runs in another worker.
+
+use std::future::Future;
+use std::task::{Context, Poll, Waker};
+
+use burn::tensor::Device;
+use wasm_bindgen::prelude::*;
+
+use super::{js_error, json};
+use crate::data::IMAGE_PIXELS;
+use crate::inference;
+use crate::model::Model;
+use crate::preprocess;
+use crate::weights::{self, WeightsHeader};
+
+/// Runs a future that the CPU backend has already resolved (it computes eagerly), so that
+/// predictions need no `await` in JavaScript.
+fn now<F: Future>(future: F) -> Result<F::Output, JsError> {
+    let mut future = std::pin::pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(value) => Ok(value),
+        Poll::Pending => Err(JsError::new("the CPU backend did not answer at once")),
+    }
+}
+
+/// The 28×28 MNIST-like input (ink bright on black) for an RGBA picture such as a canvas's
+/// pixels or a decoded image file: cropped to the ink, fitted into 20×20, centred by mass.
+#[wasm_bindgen(js_name = prepareImage)]
+pub fn prepare_image(rgba: &[u8], width: usize, height: usize) -> Result<Vec<u8>, JsError> {
+    let gray = preprocess::rgba_to_gray(rgba, width, height).map_err(js_error)?;
+    Ok(preprocess::to_mnist(&gray, width, height)
+        .map_err(js_error)?
+        .to_vec())
+}
+
+/// A model that answers predictions on the CPU: first the shipped weights, then whatever the
+/// trainer sends. It lives in its own worker, so it never waits for a training step.
+#[wasm_bindgen]
+pub struct Predictor {
+    model: Model,
+    header: WeightsHeader,
+    device: Device,
+}
+
+#[wasm_bindgen]
+impl Predictor {
+    #[wasm_bindgen(constructor)]
+    pub fn new(weights: &[u8]) -> Result<Predictor, JsError> {
+        let device = Device::flex();
+        let (model, header) = weights::from_bytes(weights, &device).map_err(js_error)?;
+        Ok(Predictor {
+            model,
+            header,
+            device,
+        })
+    }
+
+    /// Replaces the model with a weights file's; a damaged or foreign file is refused with a
+    /// message and the current model stays. Returns the file's header as JSON.
+    pub fn load(&mut self, weights: &[u8]) -> Result<String, JsError> {
+        let (model, header) = weights::from_bytes(weights, &self.device).map_err(js_error)?;
+        (self.model, self.header) = (model, header);
+        Ok(self.header())
+    }
+
+    /// The current weights' header as JSON (dataset, epochs, test accuracy).
+    pub fn header(&self) -> String {
+        json(&self.header)
+    }
+
+    /// Ten probabilities for a 28×28 input from `prepareImage`.
+    pub fn predict(&self, image: &[u8]) -> Result<Vec<f32>, JsError> {
+        let image: &[u8; IMAGE_PIXELS] = image
+            .try_into()
+            .map_err(|_| JsError::new("an input must have 28×28 pixels"))?;
+        let prediction = now(inference::predict(
+            &self.model,
+            image,
+            self.header.normalization,
+            &self.device,
+        ))?
+        .map_err(|e| JsError::new(&e))?;
+        Ok(prediction.probabilities.to_vec())
+    }
+}
+
