@@ -9,7 +9,7 @@
 //! - [`model`]: the seed CNN and its configuration.
 //! - [`optimizer`]: the optimizers and learning-rate schedules.
 //! - [`recipe`]: the recipe's options as the command line and the page give them.
-//! - [`training`]: one step at a time; [`evaluation`]: loss, accuracy and predictions on a set.
+//! - [`config`]: what defines a run, and why one stops; [`training`]: one step at a time; [`evaluation`]: loss, accuracy and predictions on a set.
 //! - [`inference`] and [`preprocess`]: from a picture of a digit to ten probabilities.
 //! - [`metrics`]: confusion matrix, per-class accuracy and the most confident mistakes.
 //! - [`runs`]: one-line records of finished runs, to compare them; [`card`]: one run in full.
@@ -23,6 +23,7 @@
 
 pub mod augment;
 pub mod card;
+pub mod config;
 #[cfg(feature = "native")]
 pub mod bench;
 pub mod cost;

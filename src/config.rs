@@ -1,0 +1,154 @@
+//! What defines a training run, checked before anything is allocated, and every way a run can
+//! stop or fail to start.
+
+use burn::config::Config;
+
+use crate::augment::AugmentConfig;
+use crate::data::Normalization;
+use crate::distill::DistillConfig;
+use crate::ledger::EarlyStopConfig;
+use crate::model::ModelConfig;
+use crate::optimizer::{OptimizerConfig, OptimizerKind, ScheduleConfig};
+use crate::precision::Compute;
+
+/// Everything that defines a training run. The defaults are the seed's Keras recipe.
+#[derive(Config, Debug, PartialEq)]
+pub struct TrainingConfig {
+    /// The network's layer sizes.
+    #[config(default = "ModelConfig::new()")]
+    pub model: ModelConfig,
+    /// Passes over the training set.
+    #[config(default = 10)]
+    pub epochs: usize,
+    /// Images per optimizer step.
+    #[config(default = 128)]
+    pub batch_size: usize,
+    /// The optimizer's step size (at its peak, with a schedule).
+    #[config(default = 1e-3)]
+    pub learning_rate: f64,
+    /// How the weights are updated (default Adam, the seed's).
+    #[config(default = "OptimizerConfig::new()")]
+    pub optimizer: OptimizerConfig,
+    /// How the learning rate changes over the run (default constant).
+    #[config(default = "ScheduleConfig::new()")]
+    pub schedule: ScheduleConfig,
+    /// L1 penalty: `l1 · Σ|w|` over the kernels (not the biases) is added to the loss.
+    #[config(default = 0.0)]
+    pub l1: f64,
+    /// L2 penalty: `l2 · Σw²` over the kernels is added to the loss.
+    #[config(default = 0.0)]
+    pub l2: f64,
+    /// How each training batch is transformed on the fly (default: not at all).
+    #[config(default = "AugmentConfig::new()")]
+    pub augment: AugmentConfig,
+    /// Seeds the weight initialisation, dropout and the order of the data.
+    #[config(default = 42)]
+    pub seed: u64,
+    /// Pixel scaling of the inputs.
+    #[config(default = "Normalization::UnitRange")]
+    pub normalization: Normalization,
+    /// When to end the run before its last epoch (default: never).
+    #[config(default = "EarlyStopConfig::new()")]
+    pub early_stop: EarlyStopConfig,
+    /// Learn from a teacher model's softened outputs as well as the labels (default: off).
+    pub distill: Option<DistillConfig>,
+    /// Test-set evaluations per epoch: more find the moment a target accuracy is reached
+    /// sooner (each costs a forward pass over the test set).
+    #[config(default = 1)]
+    pub evaluations_per_epoch: usize,
+    /// The arithmetic of a training step: f32, or mixed precision (f16 with f32 weights).
+    #[config(default = "Compute::F32")]
+    pub compute: Compute,
+}
+
+impl TrainingConfig {
+    /// Refuses settings that cannot train, with a sentence saying which and why.
+    pub fn validate(&self) -> Result<(), TrainError> {
+        let bad = |message: String| Err(TrainError::Config(message));
+        if self.epochs == 0 || self.epochs > 1000 {
+            return bad(format!(
+                "epochs must be between 1 and 1000, got {}",
+                self.epochs
+            ));
+        }
+        if self.batch_size == 0 || self.batch_size > 60_000 {
+            return bad(format!(
+                "batch size must be between 1 and 60000, got {}",
+                self.batch_size
+            ));
+        }
+        if !self.learning_rate.is_finite() || self.learning_rate <= 0.0 || self.learning_rate > 10.0
+        {
+            return bad(format!(
+                "learning rate must be a number in (0, 10], got {}",
+                self.learning_rate
+            ));
+        }
+        if let Normalization::MeanStd { mean, std } = self.normalization {
+            if !mean.is_finite() || !std.is_finite() || std <= 0.0 {
+                return bad(format!(
+                    "normalization needs a finite mean and std > 0, got {mean}, {std}"
+                ));
+            }
+        }
+        for (name, value) in [("L1 penalty", self.l1), ("L2 penalty", self.l2)] {
+            if !(0.0..=1.0).contains(&value) {
+                return bad(format!("{name} must be in [0, 1], got {value}"));
+            }
+        }
+        self.optimizer.validate().map_err(TrainError::Config)?;
+        self.schedule.validate().map_err(TrainError::Config)?;
+        self.augment.validate().map_err(TrainError::Config)?;
+        self.early_stop.validate().map_err(TrainError::Config)?;
+        if !(1..=20).contains(&self.evaluations_per_epoch) {
+            return bad(format!(
+                "evaluations per epoch must be between 1 and 20, got {}",
+                self.evaluations_per_epoch
+            ));
+        }
+        (self.compute.validate(&self.model)).map_err(TrainError::Config)?;
+        if let Some(distill) = &self.distill {
+            distill.validate().map_err(TrainError::Config)?;
+        }
+        self.model.validate().map_err(TrainError::Config)
+    }
+
+    /// Whether the weights change once per epoch (gradient descent) instead of every batch.
+    pub(crate) fn full_batch(&self) -> bool {
+        self.optimizer.kind == OptimizerKind::Gd
+    }
+}
+
+/// Why training stopped or could not start.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrainError {
+    /// A setting is out of range.
+    Config(String),
+    /// There is nothing to train on or evaluate.
+    EmptyData,
+    /// The loss became NaN, infinite or absurdly large: the weights are no longer usable.
+    Diverged {
+        epoch: usize,
+        step: usize,
+        loss: f32,
+    },
+    /// The device failed to run or read back a computation (e.g. a lost GPU).
+    Device(String),
+}
+
+impl std::fmt::Display for TrainError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Config(message) => write!(f, "invalid setting: {message}"),
+            Self::EmptyData => write!(f, "the dataset is empty"),
+            Self::Diverged { epoch, step, loss } => write!(
+                f,
+                "training diverged at epoch {epoch}, step {step} (loss {loss}): try a lower learning rate"
+            ),
+            Self::Device(message) => write!(f, "the device failed: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for TrainError {}
+
