@@ -186,6 +186,11 @@ impl Ledger {
         }
     }
 
+    /// Distillation runs the teacher's forward pass on every training image too.
+    pub fn add_teacher(&mut self, teacher: &ModelConfig) {
+        self.train_flops_per_image += cost::forward_flops(teacher);
+    }
+
     /// FLOPs spent so far.
     pub fn flops(&self) -> f64 {
         self.trained_images as f64 * self.train_flops_per_image
@@ -261,12 +266,5 @@ impl Ledger {
             early_stop,
             params: self.params,
         }
-    }
-}
-
-impl Ledger {
-    /// Distillation runs the teacher's forward pass on every training image too.
-    pub fn add_teacher(&mut self, teacher: &ModelConfig) {
-        self.train_flops_per_image += cost::forward_flops(teacher);
     }
 }
