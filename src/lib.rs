@@ -22,16 +22,18 @@
 //! - `bench`: speed measurements for `kindling bench` (native only).
 
 pub mod augment;
-pub mod card;
-pub mod config;
 #[cfg(feature = "native")]
 pub mod bench;
+pub mod card;
+pub mod config;
 pub mod cost;
 pub mod data;
 pub mod distill;
 pub mod energy;
 pub mod evaluation;
 pub mod flex_kernels;
+#[cfg(feature = "webgpu")]
+pub mod gpu_kernels;
 pub mod inference;
 pub mod ledger;
 pub mod metrics;

@@ -157,9 +157,10 @@ impl Model {
     /// Class scores before softmax; the loss works on these for numerical stability.
     ///
     /// Each pooling runs before its ReLU: the same result (max commutes with a monotone
-    /// function), with the ReLU's work done on a quarter of the values. On the CPU both layer
-    /// kinds run as hand-written kernels (`flex_kernels`); elsewhere as burn's ops. BatchNorm
-    /// uses the batch's statistics on an autodiff device and the running ones elsewhere.
+    /// function), with the ReLU's work done on a quarter of the values. The convolutions run
+    /// as hand-written kernels on the CPU (`flex_kernels`) and on WebGPU (`gpu_kernels`, with
+    /// the dense layers); elsewhere as burn's ops. BatchNorm uses the batch's statistics on an
+    /// autodiff device and the running ones elsewhere.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         // images [batch, 1, 28, 28]
         let [batch, _, _, _] = images.dims();
@@ -168,9 +169,9 @@ impl Model {
         // conv [batch, 64, 11, 11] → pool [batch, 64, 5, 5]
         let x = normalize(&self.norm2, conv2d_pool2_relu(&self.conv2, x));
         let x = x.reshape([batch as i32, -1]); // [batch, 1600]
-        let x = relu(self.dense1.forward(x)); // [batch, 64]
+        let x = relu(dense(&self.dense1, x)); // [batch, 64]
         let x = self.dropout.forward(x);
-        self.dense2.forward(x) // [batch, 10]
+        dense(&self.dense2, x) // [batch, 10]
     }
 
     /// The weights of the four layers' kernels (not their biases), flattened: what
@@ -201,6 +202,15 @@ impl Model {
     pub fn probabilities(&self, images: Tensor<4>) -> Tensor<2> {
         softmax(self.forward(images), 1) // [batch, 10]
     }
+}
+
+/// `layer.forward(x)`, by Kindling's kernels on WebGPU (`gpu_kernels`), elsewhere by burn.
+fn dense(layer: &Linear, x: Tensor<2>) -> Tensor<2> {
+    #[cfg(feature = "webgpu")]
+    if let Some(out) = crate::gpu_kernels::linear(layer, &x) {
+        return out;
+    }
+    layer.forward(x)
 }
 
 /// BatchNorm when the variant has it, else the input unchanged.

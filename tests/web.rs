@@ -134,3 +134,114 @@ fn a_damaged_weights_file_is_refused_and_the_model_stays() {
     assert!(predictor.load(&SHIPPED[..100]).is_err());
     assert_eq!(predictor.predict(&input).unwrap(), before);
 }
+
+/// The largest difference between two tensors, relative to the size of burn's values.
+async fn worst_difference<const D: usize>(ours: Tensor<D>, theirs: Tensor<D>) -> f32 {
+    assert_eq!(ours.dims(), theirs.dims());
+    let ours = ours.into_data_async().await.unwrap();
+    let theirs = theirs.into_data_async().await.unwrap();
+    ours.iter::<f32>()
+        .zip(theirs.iter::<f32>())
+        .map(|(a, b)| (a - b).abs() / (1.0 + b.abs()))
+        .fold(0.0f32, f32::max)
+}
+
+/// Kindling's WebGPU kernels (src/gpu_kernels) against burn's own ops on WebGPU: the fused
+/// convolution, pooling and ReLU, its output and the gradients of weight, bias and input.
+#[wasm_bindgen_test]
+async fn webgpu_kernels_match_burns_ops_with_their_gradients() {
+    use burn::nn::conv::Conv2dConfig;
+    use burn::tensor::activation::relu;
+    use burn::tensor::module::max_pool2d;
+    use burn::tensor::ops::MaxPoolOptions;
+    use kindling::gpu_kernels::conv2d_pool2_relu;
+
+    let device = webgpu().await.autodiff();
+    let normal = Distribution::Normal(0.0, 1.0);
+    // The model's first layer (images need no gradient), its second (an odd map), and a small
+    // odd layer whose input channels come in a single four.
+    for ([batch, c_in, c_out, side], input_grad) in [
+        ([3, 1, 8, 28], false),
+        ([3, 8, 12, 13], true),
+        ([2, 4, 4, 9], true),
+    ] {
+        let conv = Conv2dConfig::new([c_in, c_out], [3, 3]).init(&device);
+        let mut x = Tensor::<4>::random([batch, c_in, side, side], normal, &device);
+        if input_grad {
+            x = x.require_grad();
+        }
+        let (weight, bias) = (conv.weight.val(), conv.bias.as_ref().unwrap().val());
+        let ours = conv2d_pool2_relu(&x, &weight, &bias).expect("the WebGPU kernels apply");
+        let theirs = relu(max_pool2d(
+            conv.forward(x.clone()),
+            MaxPoolOptions::new([2, 2]),
+        ));
+        let layer = format!("{c_in}→{c_out} on {side}×{side}");
+        let worst = worst_difference(ours.clone(), theirs.clone()).await;
+        assert!(worst < 1e-4, "{layer}: forward differs by {worst}");
+
+        let upstream = Tensor::<4>::random(theirs.dims(), normal, &device);
+        let ours = (ours * upstream.clone()).sum().backward();
+        let theirs = (theirs * upstream).sum().backward();
+        let flat = |grad: Option<Tensor<4>>| grad.map(|g| g.flatten::<1>(0, 3));
+        let mut pairs = vec![
+            (
+                "weight",
+                flat(weight.grad(&ours)),
+                flat(weight.grad(&theirs)),
+            ),
+            ("bias", bias.grad(&ours), bias.grad(&theirs)),
+        ];
+        if input_grad {
+            pairs.push(("input", flat(x.grad(&ours)), flat(x.grad(&theirs))));
+        }
+        for (what, a, b) in pairs {
+            let worst = worst_difference(a.unwrap(), b.unwrap()).await;
+            assert!(worst < 1e-4, "{layer}: {what} gradient differs by {worst}");
+        }
+        assert_eq!(
+            x.grad(&ours).is_some(),
+            input_grad,
+            "{layer}: input gradient presence"
+        );
+    }
+}
+
+/// The dense layer's WebGPU kernels against burn's `Linear`: output and all three gradients,
+/// for the model's two layer sizes and an odd one.
+#[wasm_bindgen_test]
+async fn webgpu_dense_kernels_match_burns_linear_with_their_gradients() {
+    use burn::nn::LinearConfig;
+    use kindling::gpu_kernels::linear;
+
+    let device = webgpu().await.autodiff();
+    let normal = Distribution::Normal(0.0, 1.0);
+    for [batch, inputs, outputs] in [[16, 1600, 64], [16, 64, 10], [3, 7, 5]] {
+        let layer = LinearConfig::new(inputs, outputs).init(&device);
+        let x = Tensor::<2>::random([batch, inputs], normal, &device).require_grad();
+        let ours = linear(&layer, &x).expect("the WebGPU kernels apply");
+        let theirs = layer.forward(x.clone());
+        let size = format!("{inputs}→{outputs}, batch {batch}");
+        let worst = worst_difference(ours.clone(), theirs.clone()).await;
+        assert!(worst < 1e-4, "{size}: forward differs by {worst}");
+
+        let upstream = Tensor::<2>::random([batch, outputs], normal, &device);
+        let ours = (ours * upstream.clone()).sum().backward();
+        let theirs = (theirs * upstream).sum().backward();
+        let (weight, bias) = (layer.weight.val(), layer.bias.as_ref().unwrap().val());
+        let flat = |grad: Option<Tensor<2>>| grad.map(|g| g.flatten::<1>(0, 1));
+        let pairs = [
+            ("input", flat(x.grad(&ours)), flat(x.grad(&theirs))),
+            (
+                "weight",
+                flat(weight.grad(&ours)),
+                flat(weight.grad(&theirs)),
+            ),
+            ("bias", bias.grad(&ours), bias.grad(&theirs)),
+        ];
+        for (what, a, b) in pairs {
+            let worst = worst_difference(a.unwrap(), b.unwrap()).await;
+            assert!(worst < 1e-4, "{size}: {what} gradient differs by {worst}");
+        }
+    }
+}

@@ -109,6 +109,12 @@ fn convolve(conv: &Conv2d, x: Tensor<4>, pool: bool) -> Tensor<4> {
         return burn(x);
     };
     let (weight, bias) = (conv.weight.val(), bias.val());
+    #[cfg(feature = "webgpu")]
+    if pool {
+        if let Some(out) = crate::gpu_kernels::conv2d_pool2_relu(&x, &weight, &bias) {
+            return out;
+        }
+    }
     let Some(dims) = ConvDims::new(x.dims(), weight.dims()) else {
         return burn(x);
     };
