@@ -1,5 +1,6 @@
 //! How the weights are updated: the optimizer with its settings, and the learning rate over the
-//! run. Plain configuration that builds burn's optimizers; the defaults are Keras's.
+//! run. Plain configuration that builds burn's optimizers (and, in the WebGPU build, a fused
+//! Adam); the defaults are Keras's.
 
 use burn::config::Config;
 use burn::optim::decay::WeightDecayConfig;
@@ -124,6 +125,15 @@ impl OptimizerConfig {
                 .with_epsilon(epsilon)
                 .with_weight_decay(decay)
                 .init(),
+            // On WebGPU, one kernel per tensor instead of burn's ~13 ops (`gpu_kernels::adam`).
+            #[cfg(feature = "webgpu")]
+            OptimizerKind::Adam if decay.is_none() => {
+                ModuleOptimizer::from(crate::gpu_kernels::FusedAdam {
+                    beta_1: beta1,
+                    beta_2: beta2,
+                    epsilon,
+                })
+            }
             OptimizerKind::Adam => AdamConfig::new()
                 .with_beta_1(beta1)
                 .with_beta_2(beta2)

@@ -245,3 +245,40 @@ async fn webgpu_dense_kernels_match_burns_linear_with_their_gradients() {
         }
     }
 }
+
+/// Kindling's one-kernel Adam against burn's Adam over three steps, on WebGPU (the kernel)
+/// and on `flex` (its tensor-op path).
+#[wasm_bindgen_test]
+async fn fused_adam_takes_the_steps_burns_adam_takes() {
+    use burn::nn::{Linear, LinearConfig};
+    use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+    use kindling::gpu_kernels::FusedAdam;
+
+    for device in [webgpu().await.autodiff(), Device::flex().autodiff()] {
+        let normal = Distribution::Normal(0.0, 1.0);
+        let start = LinearConfig::new(37, 6).init(&device);
+        let x = Tensor::<2>::random([5, 37], normal, &device);
+        let upstream = Tensor::<2>::random([5, 6], normal, &device);
+        let train = |mut optimizer: ModuleOptimizer| {
+            let mut layer: Linear = start.clone();
+            for _ in 0..3 {
+                let loss = (layer.forward(x.clone()) * upstream.clone()).sum();
+                let grads = GradientsParams::from_grads(loss.backward(), &layer);
+                layer = optimizer.step(0.01, layer, grads);
+            }
+            layer
+        };
+        let (beta_1, beta_2, epsilon) = (0.9, 0.999, 1e-7);
+        let ours = train(ModuleOptimizer::from(FusedAdam { beta_1, beta_2, epsilon }));
+        let theirs = train(AdamConfig::new().with_epsilon(epsilon).init());
+        let moved = worst_difference(start.weight.val(), theirs.weight.val()).await;
+        assert!(moved > 1e-3, "burn's Adam did not move the weights ({moved})");
+        for (what, a, b) in [
+            ("weight", ours.weight.val().flatten::<1>(0, 1), theirs.weight.val().flatten(0, 1)),
+            ("bias", ours.bias.unwrap().val(), theirs.bias.unwrap().val()),
+        ] {
+            let worst = worst_difference(a, b).await;
+            assert!(worst < 1e-5, "{device:?}: {what} differs from burn's Adam by {worst}");
+        }
+    }
+}

@@ -1,6 +1,6 @@
 //! Hand-written WebGPU kernels, with their own backward passes, for the layers that take most
 //! of a training step on burn's WebGPU backend: the valid 3×3 convolution followed by 2×2 max
-//! pooling and ReLU (`conv_pool`), and the dense layers (`linear`).
+//! pooling and ReLU (`conv_pool`), the dense layers (`linear`), and Adam's update (`adam`).
 //!
 //! On SwiftShader, the software adapter Chromium falls back to without a GPU, burn 0.22's ops
 //! (without autotune, which crashes there) ran a batch-128 step in 3.3 s on our test machine,
@@ -12,11 +12,13 @@
 //! The public functions return `None` for anything else (another backend or dtype, an
 //! unsupported shape), and the caller runs burn's ops.
 
+mod adam;
 mod conv_pool;
 mod conv_pool_wgsl;
 mod linear;
 mod matmul_wgsl;
 
+pub use adam::FusedAdam;
 pub use conv_pool::conv2d_pool2_relu;
 pub use linear::linear;
 
