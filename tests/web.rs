@@ -158,10 +158,12 @@ async fn webgpu_kernels_match_burns_ops_with_their_gradients() {
 
     let device = webgpu().await.autodiff();
     let normal = Distribution::Normal(0.0, 1.0);
-    // The model's first layer (images need no gradient), its second (an odd map), and a small
-    // odd layer whose input channels come in a single four.
+    // The model's first layer (images need no gradient; its weight gradient sums the batch in
+    // slices), its second at full width (no slices), a narrower one on an odd map, and a
+    // small odd layer whose input channels come in a single four.
     for ([batch, c_in, c_out, side], input_grad) in [
-        ([3, 1, 8, 28], false),
+        ([3, 1, 32, 28], false),
+        ([2, 32, 64, 13], true),
         ([3, 8, 12, 13], true),
         ([2, 4, 4, 9], true),
     ] {

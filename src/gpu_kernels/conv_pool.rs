@@ -131,13 +131,22 @@ impl Backward<Cube, 3> for ConvPoolBackward {
         } = ops.state;
         let [x_node, w_node, b_node] = ops.parents;
         if w_node.is_some() || b_node.is_some() {
-            let dw = empty(&dy, &[d.cout, d.cin, 3, 3], DType::F32);
-            let db = empty(&dy, &[d.cout], DType::F32);
+            let (w_shape, b_shape) = ([d.cout, d.cin, 3, 3], [d.cout]);
+            let slices = wgsl::weight_grad_slices(&d);
+            let part = |shape: &[usize]| match slices {
+                1 => empty(&dy, shape, DType::F32),
+                _ => empty(&dy, &[slices, shape.iter().product()], DType::F32),
+            };
+            let (dw, db) = (part(&w_shape), part(&b_shape));
             launch(
                 Kernel::new("weight_grad", d, wgsl::weight_grad),
                 wgsl::weight_grad_invocations(&d),
                 [&input, &dy, &winners, &dw, &db],
             );
+            let (dw, db) = match slices {
+                1 => (dw, db),
+                _ => (sum_slices(&dw, &w_shape), sum_slices(&db, &b_shape)),
+            };
             if let Some(node) = w_node {
                 grads.register::<Cube>(node.id, dw);
             }
@@ -155,4 +164,13 @@ impl Backward<Cube, 3> for ConvPoolBackward {
             grads.register::<Cube>(node.id, dx);
         }
     }
+}
+
+/// The sum over its first dimension of `part` [slices, size], shaped `shape`.
+fn sum_slices(part: &CubeTensor, shape: &[usize]) -> CubeTensor {
+    let (slices, size) = (part.meta.shape()[0], part.meta.shape()[1]);
+    let out = empty(part, shape, DType::F32);
+    let kernel = Kernel::new("sum_slices", (slices, size), wgsl::sum_slices);
+    launch(kernel, size, [part, &out]);
+    out
 }

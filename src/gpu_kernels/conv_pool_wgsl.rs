@@ -166,8 +166,15 @@ pub fn weight_grad_channels(d: &Dims) -> usize {
         .unwrap_or(1)
 }
 
+/// Slices of the batch summed separately, then by `sum_slices`: enough for 256 invocations
+/// when the channels alone give fewer (the first layer's 32 made one workgroup, one core).
+pub fn weight_grad_slices(d: &Dims) -> usize {
+    let lanes = d.cout / weight_grad_channels(d) * d.cin;
+    256usize.div_ceil(lanes).clamp(1, d.batch)
+}
+
 pub fn weight_grad_invocations(d: &Dims) -> usize {
-    d.cout / weight_grad_channels(d) * d.cin
+    d.cout / weight_grad_channels(d) * d.cin * weight_grad_slices(d)
 }
 
 /// The weight and bias gradients. Each pooled gradient reaches only its window's winner, so
@@ -183,16 +190,23 @@ pub fn weight_grad(d: &Dims) -> String {
         "@group(0) @binding(0) var<storage, read> x: array<f32>;\n\
          @group(0) @binding(1) var<storage, read> dy: array<f32>;\n\
          @group(0) @binding(2) var<storage, read> winner: array<u32>;\n\
-         @group(0) @binding(3) var<storage, read_write> dw: array<f32>; // [cout, cin, 3, 3]\n\
-         @group(0) @binding(4) var<storage, read_write> db: array<f32>;\n",
+         @group(0) @binding(3) var<storage, read_write> dw: array<f32>; // [slices, cout, cin, 3, 3]\n\
+         @group(0) @binding(4) var<storage, read_write> db: array<f32>; // [slices, cout]\n",
     );
     s += ENTRY;
+    let slices = weight_grad_slices(d);
+    let chunk = batch.div_ceil(slices);
+    let blocks = cout / cb;
     let _ = writeln!(
         s,
         "    if (i >= {}u) {{ return; }}",
         weight_grad_invocations(d)
     );
-    let _ = writeln!(s, "    let ci = i % {cin}u;\n    let block = i / {cin}u;");
+    let _ = writeln!(
+        s,
+        "    let ci = i % {cin}u;\n    let block = (i / {cin}u) % {blocks}u;\n    let slice = i / {}u;",
+        cin * blocks
+    );
     for c in 0..cb {
         for k in 0..9 {
             let _ = writeln!(s, "    var a{c}_{k} = 0.0;");
@@ -201,7 +215,7 @@ pub fn weight_grad(d: &Dims) -> String {
     }
     let _ = write!(
         s,
-        "    for (var b = 0u; b < {batch}u; b++) {{
+        "    for (var b = slice * {chunk}u; b < min(slice * {chunk}u + {chunk}u, {batch}u); b++) {{
         let image = (b * {cin}u + ci) * {}u;
         for (var py = 0u; py < {ph}u; py++) {{
             for (var px = 0u; px < {pw}u; px++) {{
@@ -242,12 +256,12 @@ pub fn weight_grad(d: &Dims) -> String {
         for k in 0..9 {
             let _ = writeln!(
                 s,
-                "    dw[((block * {cb}u + {c}u) * {cin}u + ci) * 9u + {k}u] = a{c}_{k};"
+                "    dw[((slice * {cout}u + block * {cb}u + {c}u) * {cin}u + ci) * 9u + {k}u] = a{c}_{k};"
             );
         }
         let _ = writeln!(
             s,
-            "    if (ci == 0u) {{ db[block * {cb}u + {c}u] = bias{c}; }}"
+            "    if (ci == 0u) {{ db[slice * {cout}u + block * {cb}u + {c}u] = bias{c}; }}"
         );
     }
     s += "}\n";
@@ -330,6 +344,27 @@ pub fn input_grad(d: &Dims) -> String {
         }
     }
     s += "}\n";
+    s
+}
+
+/// `out[j] = Σ_s part[s, j]` for `part` [slices, size]: `weight_grad`'s slices added up.
+pub fn sum_slices(&(slices, size): &(usize, usize)) -> String {
+    let mut s = String::from(
+        "@group(0) @binding(0) var<storage, read> part: array<f32>;\n\
+         @group(0) @binding(1) var<storage, read_write> out: array<f32>;\n",
+    );
+    s += ENTRY;
+    let _ = write!(
+        s,
+        "    if (i >= {size}u) {{ return; }}
+    var sum = 0.0;
+    for (var slice = 0u; slice < {slices}u; slice++) {{
+        sum += part[slice * {size}u + i];
+    }}
+    out[i] = sum;
+}}
+"
+    );
     s
 }
 
