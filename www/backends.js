@@ -9,9 +9,19 @@ let gpuModule = null;
 export async function openTraining(backend, files, settings, weights, teacher) {
   const json = JSON.stringify(settings);
   if (backend !== 'webgpu') return Training.cpu(...files, json, weights, teacher);
+  return (await gpuBundle()).Training.webgpu(...files, json, weights, teacher);
+}
+
+/** Kindling's WebGPU kernels on (the default) or off for the runs opened after: the benchmark
+ *  times burn's own ops beside them. */
+export async function useWebGpuKernels(on) {
+  (await gpuBundle()).useWebGpuKernels(on);
+}
+
+async function gpuBundle() {
   if (!gpuModule) {
     gpuModule = await import('./pkg/gpu/kindling.js');
     await gpuModule.default();
   }
-  return gpuModule.Training.webgpu(...files, json, weights, teacher);
+  return gpuModule;
 }

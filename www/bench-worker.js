@@ -1,7 +1,7 @@
 // `./build.sh bench` in the browser: times training steps of the reference model (batch 128)
 // on one backend, and single-image inference on the CPU. Driven by tests/e2e/bench.mjs.
 import init, { Predictor, presetSettings } from './pkg/cpu/kindling.js';
-import { openTraining } from './backends.js';
+import { openTraining, useWebGpuKernels } from './backends.js';
 import { loadMnist } from './mnist.js';
 
 const SETTINGS = { epochs: 1, batch_size: 128, learning_rate: 0.001, seed: 42, limit: 0 };
@@ -36,6 +36,12 @@ self.onmessage = async ({ data }) => {
     const result = { inferenceMs: await timeInference(files) };
     for (const [backend, steps] of Object.entries(data.steps)) {
       result[backend] = await timeTraining(backend, steps, files);
+    }
+    if (data.steps.webgpu) {
+      // The same step with burn's own WebGPU ops instead of Kindling's kernels.
+      await useWebGpuKernels(false);
+      result.webgpuBurn = await timeTraining('webgpu', data.steps.webgpu, files);
+      await useWebGpuKernels(true);
     }
     // The best preset on the CPU: BatchNorm and per-batch augmentation on top of the seed's step.
     const best = { ...SETTINGS, ...JSON.parse(presetSettings('best')) };

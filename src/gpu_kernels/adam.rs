@@ -12,7 +12,7 @@ use burn::tensor::{Device, Tensor};
 use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
 
-use super::{empty, launch, Kernel, ENTRY};
+use super::{empty, lane, launch, Kernel, Lane, ENTRY};
 
 /// Adam without weight decay or AMSGrad (the configurations that use burn's own).
 #[derive(Clone, Debug)]
@@ -75,14 +75,9 @@ fn fused<const D: usize>(
     adam: &FusedAdam,
     [step, floor]: [f32; 2],
 ) -> Option<(Tensor<D>, Tensor<D>, Tensor<D>)> {
-    if tensor.dtype() != DType::F32 {
-        return None;
-    }
-    let cube = |t: &Tensor<D>| {
-        t.clone()
-            .try_into_primitive::<Cube>()
-            .ok()
-            .map(into_contiguous)
+    let cube = |t: &Tensor<D>| match lane(t)? {
+        Lane::Infer(t) => Some(into_contiguous(t)),
+        Lane::Train(_) => None,
     };
     let [p, g, m1, m2] = [cube(tensor)?, cube(grad)?, cube(m1)?, cube(m2)?];
     let scalars = scalars(step, floor, &p, &tensor.device())?;

@@ -23,6 +23,7 @@ pub use conv_pool::conv2d_pool2_relu;
 pub use linear::linear;
 
 use std::fmt::Debug;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Cube, DType};
@@ -34,6 +35,14 @@ use cubecl::server::KernelArguments;
 use cubecl::{CubeCount, CubeDim};
 
 type Tracked = FloatTensor<Autodiff<Cube>>;
+
+/// Whether the kernels run (they do unless `set_enabled(false)`): `./build.sh bench` turns them
+/// off to time burn's own ops on the same machine and adapter.
+static ENABLED: AtomicBool = AtomicBool::new(true);
+
+pub fn set_enabled(on: bool) {
+    ENABLED.store(on, Ordering::Relaxed);
+}
 
 /// Every kernel's entry point: 64 invocations per workgroup, the workgroups in rows (of at
 /// most 65,535) when there are many, `i` the invocation's index.
@@ -47,7 +56,7 @@ enum Lane {
 }
 
 fn lane<const D: usize>(tensor: &Tensor<D>) -> Option<Lane> {
-    if tensor.dtype() != DType::F32 {
+    if tensor.dtype() != DType::F32 || !ENABLED.load(Ordering::Relaxed) {
         return None;
     }
     if let Ok(t) = tensor.clone().try_into_primitive::<Autodiff<Cube>>() {

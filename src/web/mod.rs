@@ -400,6 +400,14 @@ pub async fn webgpu_device() -> Result<Device, JsError> {
     Ok(device)
 }
 
+/// Turns Kindling's WebGPU kernels off (or back on) for the runs opened after, so the
+/// benchmark can time burn's own ops beside them on the same adapter.
+#[cfg(feature = "webgpu")]
+#[wasm_bindgen(js_name = useWebGpuKernels)]
+pub fn use_webgpu_kernels(on: bool) {
+    crate::gpu_kernels::set_enabled(on);
+}
+
 #[cfg(feature = "webgpu")]
 #[wasm_bindgen]
 impl Training {

@@ -46,6 +46,10 @@ try {
   if (result.webgpu) {
     console.log(`  WebGPU on ${adapter}  ${result.webgpu.perStep.toFixed(2)} s per step`
                 + ` (first ${result.webgpu.first.toFixed(1)} s; target ≤ 1.75 s; TF.js 3.5 s on WebGL)`);
+    // Machines differ (the targets were measured where burn's ops took 5.8 s): the ratio travels.
+    const burn = result.webgpuBurn.perStep;
+    console.log(`  WebGPU with burn's own ops instead     ${burn.toFixed(2)} s per step`
+                + ` (Kindling's kernels ${(burn / result.webgpu.perStep).toFixed(1)}× faster)`);
   } else {
     console.log(`  WebGPU                                ${adapter ? 'not timed' : 'no adapter in this browser'}`);
   }
