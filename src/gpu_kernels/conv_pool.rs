@@ -11,7 +11,7 @@ use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
 
 use super::conv_pool_wgsl::{self as wgsl, Dims};
-use super::{empty, lane, launch, tracked, Kernel, Lane, Tracked};
+use super::{column_sums, empty, lane, launch, tracked, Kernel, Lane, Tracked};
 
 /// `max_pool2_relu(conv(x))` for a valid, stride-1 3×3 convolution with bias on WebGPU, or
 /// `None` where these kernels do not apply.
@@ -145,7 +145,7 @@ impl Backward<Cube, 3> for ConvPoolBackward {
             );
             let (dw, db) = match slices {
                 1 => (dw, db),
-                _ => (sum_slices(&dw, &w_shape), sum_slices(&db, &b_shape)),
+                _ => (column_sums(&dw, &w_shape), column_sums(&db, &b_shape)),
             };
             if let Some(node) = w_node {
                 grads.register::<Cube>(node.id, dw);
@@ -164,13 +164,4 @@ impl Backward<Cube, 3> for ConvPoolBackward {
             grads.register::<Cube>(node.id, dx);
         }
     }
-}
-
-/// The sum over its first dimension of `part` [slices, size], shaped `shape`.
-fn sum_slices(part: &CubeTensor, shape: &[usize]) -> CubeTensor {
-    let (slices, size) = (part.meta.shape()[0], part.meta.shape()[1]);
-    let out = empty(part, shape, DType::F32);
-    let kernel = Kernel::new("sum_slices", (slices, size), wgsl::sum_slices);
-    launch(kernel, size, [part, &out]);
-    out
 }

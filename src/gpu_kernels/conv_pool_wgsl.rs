@@ -166,7 +166,7 @@ pub fn weight_grad_channels(d: &Dims) -> usize {
         .unwrap_or(1)
 }
 
-/// Slices of the batch summed separately, then by `sum_slices`: enough for 256 invocations
+/// Slices of the batch summed separately, then added up (`column_sums`): enough for 256 invocations
 /// when the channels alone give fewer (the first layer's 32 made one workgroup, one core).
 pub fn weight_grad_slices(d: &Dims) -> usize {
     let lanes = d.cout / weight_grad_channels(d) * d.cin;
@@ -344,27 +344,6 @@ pub fn input_grad(d: &Dims) -> String {
         }
     }
     s += "}\n";
-    s
-}
-
-/// `out[j] = Σ_s part[s, j]` for `part` [slices, size]: `weight_grad`'s slices added up.
-pub fn sum_slices(&(slices, size): &(usize, usize)) -> String {
-    let mut s = String::from(
-        "@group(0) @binding(0) var<storage, read> part: array<f32>;\n\
-         @group(0) @binding(1) var<storage, read_write> out: array<f32>;\n",
-    );
-    s += ENTRY;
-    let _ = write!(
-        s,
-        "    if (i >= {size}u) {{ return; }}
-    var sum = 0.0;
-    for (var slice = 0u; slice < {slices}u; slice++) {{
-        sum += part[slice * {size}u + i];
-    }}
-    out[i] = sum;
-}}
-"
-    );
     s
 }
 

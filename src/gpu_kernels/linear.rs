@@ -12,8 +12,8 @@ use burn::tensor::Tensor;
 use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
 
-use super::matmul_wgsl::{self as wgsl, Product};
-use super::{empty, lane, launch, tracked, Kernel, Lane, Tracked};
+use super::matmul_wgsl::Product;
+use super::{column_sums, empty, lane, launch, tracked, Kernel, Lane, Tracked};
 
 /// `layer.forward(x)` for x [batch, inputs] on WebGPU, or `None` where these kernels do not
 /// apply (another backend, or a layer without bias).
@@ -150,11 +150,7 @@ impl Backward<Cube, 3> for LinearBackward {
             grads.register::<Cube>(node.id, multiply(product, &[&input, &dy]));
         }
         if let Some(node) = b_node {
-            let db = empty(&dy, &[s.outputs], DType::F32);
-            let kernel = Kernel::new("column_sums", (s.batch, s.outputs), |&(rows, cols)| {
-                wgsl::column_sums(rows, cols)
-            });
-            launch(kernel, s.outputs, [&dy, &db]);
+            let db = column_sums(&dy, &[s.outputs]);
             grads.register::<Cube>(node.id, db);
         }
     }

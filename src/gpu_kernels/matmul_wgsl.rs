@@ -114,24 +114,3 @@ impl Product {
         s
     }
 }
-
-/// `out[j] = Σ_i g[i, j]`: a dense layer's bias gradient, g [rows, cols].
-pub fn column_sums(rows: usize, cols: usize) -> String {
-    let mut s = String::from(
-        "@group(0) @binding(0) var<storage, read> g: array<f32>;\n\
-         @group(0) @binding(1) var<storage, read_write> out: array<f32>;\n",
-    );
-    s += ENTRY;
-    let _ = write!(
-        s,
-        "    if (i >= {cols}u) {{ return; }}
-    var sum = 0.0;
-    for (var r = 0u; r < {rows}u; r++) {{
-        sum += g[r * {cols}u + i];
-    }}
-    out[i] = sum;
-}}
-"
-    );
-    s
-}

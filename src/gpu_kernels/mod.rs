@@ -142,3 +142,32 @@ fn launch<const N: usize>(kernel: Kernel, invocations: usize, buffers: [&CubeTen
         arguments,
     );
 }
+
+/// `part` [rows, …] summed over its rows, shaped `shape` (the rest of `part`'s size): a dense
+/// layer's bias gradient, or the slices of a weight gradient added up.
+fn column_sums(part: &CubeTensor, shape: &[usize]) -> CubeTensor {
+    let dims = part.meta.shape();
+    let (rows, cols) = (dims[0], dims[1..].iter().product::<usize>());
+    let out = empty(part, shape, DType::F32);
+    launch(
+        Kernel::new("column_sums", (rows, cols), column_sums_wgsl),
+        cols,
+        [part, &out],
+    );
+    out
+}
+
+fn column_sums_wgsl(&(rows, cols): &(usize, usize)) -> String {
+    format!(
+        "@group(0) @binding(0) var<storage, read> part: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+{ENTRY}    if (i >= {cols}u) {{ return; }}
+    var sum = 0.0;
+    for (var r = 0u; r < {rows}u; r++) {{
+        sum += part[r * {cols}u + i];
+    }}
+    out[i] = sum;
+}}
+"
+    )
+}
