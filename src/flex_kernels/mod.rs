@@ -6,9 +6,10 @@
 //! convolutions, which cost two to three times the forward pass, and its pooling walks each
 //! window generically (`kindling bench` shows both side by side with these).
 //!
-//! The public functions take and return ordinary `Tensor`s. On any other backend (WebGPU) or
-//! an unusual layer (stride, padding, groups, no bias, non-f32) they run burn's own ops, so
-//! the model code is the same everywhere; `tests/kernels.rs` checks both agree.
+//! The public functions take and return ordinary `Tensor`s. On WebGPU the fused convolution
+//! hands over to `gpu_kernels` (in the WebGPU build); on any other backend, or for an unusual
+//! layer (stride, padding, groups, no bias, non-f32), they run burn's own ops, so the model
+//! code is the same everywhere; `tests/kernels.rs` checks both agree.
 
 mod conv;
 mod direct;
@@ -137,7 +138,8 @@ fn convolve(conv: &Conv2d, x: Tensor<4>, pool: bool) -> Tensor<4> {
 
 /// The part of `x` that a valid, stride-1 convolution reads for the outputs a 2×2 pooling
 /// keeps: an odd last row or column of the output is dropped by the pooling, so its inputs
-/// need not be convolved (the second layer: 12×12 of 13×13, 17% less work on WebGPU).
+/// need not be convolved (the second layer: 12×12 of 13×13, 17% less work where burn's ops
+/// run it).
 fn pooled_input(x: Tensor<4>, [kh, kw]: [usize; 2]) -> Tensor<4> {
     let [batch, channels, h, w] = x.dims();
     let needed = |side: usize, k: usize| match side.checked_sub(k - 1) {
