@@ -34,7 +34,8 @@ pub fn layer_costs(config: &ModelConfig) -> Vec<LayerCost> {
     };
     // BatchNorm on a pooled map: a scale and a shift per channel (the running mean and
     // variance are state, not parameters), one multiply-add per value.
-    let norm = |name, channels: usize, side: usize| inner(name, 2 * channels, channels * side * side);
+    let norm =
+        |name, channels: usize, side: usize| inner(name, 2 * channels, channels * side * side);
     let conv1_macs = conv1_side.pow(2) * c1 * 9;
     let mut layers = vec![LayerCost {
         name: "conv1",

@@ -50,11 +50,9 @@ pub fn distillation_loss(
 ) -> Tensor<1> {
     let [batch, _] = student.dims();
     let soft_teacher = softmax(teacher.div_scalar(temperature), 1); // [batch, 10]
-    // Σ p·(log p − log q); p is clamped so that 0·log 0 counts as 0, not NaN.
+                                                                    // Σ p·(log p − log q); p is clamped so that 0·log 0 counts as 0, not NaN.
     let log_ratio = soft_teacher.clone().clamp_min(1e-12).log()
         - log_softmax(student.div_scalar(temperature), 1);
-    let kl = (soft_teacher * log_ratio)
-        .sum()
-        .div_scalar(batch as f64); // [1]
+    let kl = (soft_teacher * log_ratio).sum().div_scalar(batch as f64); // [1]
     kl.mul_scalar(alpha * temperature * temperature) + hard.mul_scalar(1.0 - alpha)
 }

@@ -67,11 +67,9 @@ impl std::fmt::Display for StopReason {
                 100.0 * accuracy,
                 100.0 * target
             ),
-            Self::Plateau { best, epochs } => write!(
-                f,
-                "no gain for {epochs} epochs (best {:.2}%)",
-                100.0 * best
-            ),
+            Self::Plateau { best, epochs } => {
+                write!(f, "no gain for {epochs} epochs (best {:.2}%)", 100.0 * best)
+            }
         }
     }
 }
@@ -216,7 +214,8 @@ impl Ledger {
         for milestone in MILESTONES {
             let known = self.reached.iter().any(|r| r.0 == milestone);
             if accuracy >= milestone && !known {
-                self.reached.push((milestone, epochs, self.flops(), seconds));
+                self.reached
+                    .push((milestone, epochs, self.flops(), seconds));
             }
         }
         let reason = self.stopping.observe(accuracy)?;

@@ -79,11 +79,15 @@ pub fn encode(model: &Model) -> Result<Vec<u8>, WeightsError> {
                 out.extend_from_slice(&(d as u32).to_le_bytes());
             }
             if D < 2 {
-                values.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+                values
+                    .iter()
+                    .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
                 return;
             }
             let (scales, q) = quantize(&values, &dims);
-            scales.iter().for_each(|s| out.extend_from_slice(&s.to_le_bytes()));
+            scales
+                .iter()
+                .for_each(|s| out.extend_from_slice(&s.to_le_bytes()));
             out.extend(q.iter().map(|&v| v as u8));
         }
     }
@@ -114,7 +118,8 @@ pub fn decode(config: &ModelConfig, record: &[u8], device: &Device) -> Result<Mo
         }
 
         fn f32s(&mut self, n: usize) -> Result<Vec<f32>, WeightsError> {
-            Ok(self.take(4 * n)?
+            Ok(self
+                .take(4 * n)?
                 .chunks_exact(4)
                 .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
                 .collect())
@@ -122,10 +127,15 @@ pub fn decode(config: &ModelConfig, record: &[u8], device: &Device) -> Result<Mo
 
         /// The next tensor's values, which must have `dims`.
         fn next(&mut self, dims: &[usize]) -> Result<Vec<f32>, WeightsError> {
-            let [kind, rank] = self.take(2)? else { unreachable!() };
+            let [kind, rank] = self.take(2)? else {
+                unreachable!()
+            };
             let (kind, rank) = (*kind, *rank as usize);
             let stored: Vec<usize> = (0..rank)
-                .map(|_| self.take(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize))
+                .map(|_| {
+                    self.take(4)
+                        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+                })
                 .collect::<Result<_, _>>()?;
             if stored != dims {
                 return Err(WeightsError::Record(format!(

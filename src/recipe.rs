@@ -127,7 +127,10 @@ impl RecipeSettings {
         model.conv2_channels = self.conv2.unwrap_or(model.conv2_channels);
         model.hidden = self.hidden.unwrap_or(model.hidden);
         let stop = &mut config.early_stop;
-        stop.target = self.stop_at.map(|percent| (percent / 100.0) as f32).or(stop.target);
+        stop.target = self
+            .stop_at
+            .map(|percent| (percent / 100.0) as f32)
+            .or(stop.target);
         stop.patience = self.patience.or(stop.patience);
         config.evaluations_per_epoch = self.evals_per_epoch.unwrap_or(config.evaluations_per_epoch);
         let optimizer = &mut config.optimizer;

@@ -175,13 +175,19 @@ pub fn summary(config: &TrainingConfig) -> String {
     }
     let stop = &config.early_stop;
     if let Some(target) = stop.target {
-        parts.push(format!("stop at {}%", (target as f64 * 1000.0).round() / 10.0));
+        parts.push(format!(
+            "stop at {}%",
+            (target as f64 * 1000.0).round() / 10.0
+        ));
     }
     if let Some(patience) = stop.patience {
         parts.push(format!("patience {patience}"));
     }
     if config.evaluations_per_epoch > 1 {
-        parts.push(format!("{} evaluations per epoch", config.evaluations_per_epoch));
+        parts.push(format!(
+            "{} evaluations per epoch",
+            config.evaluations_per_epoch
+        ));
     }
     if config.seed != seed.seed {
         parts.push(format!("seed {}", config.seed));

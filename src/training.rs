@@ -141,7 +141,11 @@ impl Trainer {
 
     /// Distils from `teacher` (any model variant): the configuration must say how
     /// (`distill`). The teacher's forward pass on each batch is counted in the run's FLOPs.
-    pub fn with_teacher(mut self, teacher: Model, teacher_config: &ModelConfig) -> Result<Self, TrainError> {
+    pub fn with_teacher(
+        mut self,
+        teacher: Model,
+        teacher_config: &ModelConfig,
+    ) -> Result<Self, TrainError> {
         if self.config.distill.is_none() {
             return Err(TrainError::Config(
                 "a teacher needs distillation settings (temperature, alpha)".into(),
@@ -259,7 +263,9 @@ impl Trainer {
             samples_seen: self.samples_seen + (end - start),
             epoch_done,
             evaluate: epoch_done || {
-                let every = self.steps_per_epoch().div_ceil(self.config.evaluations_per_epoch);
+                let every = self
+                    .steps_per_epoch()
+                    .div_ceil(self.config.evaluations_per_epoch);
                 (self.batch + 1).is_multiple_of(every)
             },
         };

@@ -17,9 +17,15 @@ fn training_flops_are_forward_and_both_gradients_except_the_images() {
     // Forward 2,528,000 multiply-adds; backward: conv1's weights only (194,688), and twice
     // the forward of conv2, dense1 and dense2 (2 × 2,333,312).
     let seed = ModelConfig::new();
-    let backward: usize = cost::layer_costs(&seed).iter().map(|l| l.backward_macs).sum();
+    let backward: usize = cost::layer_costs(&seed)
+        .iter()
+        .map(|l| l.backward_macs)
+        .sum();
     assert_eq!(backward, 194_688 + 2 * (2_230_272 + 102_400 + 640));
-    assert_eq!(cost::train_flops(&seed), 2.0 * (2_528_000.0 + backward as f64));
+    assert_eq!(
+        cost::train_flops(&seed),
+        2.0 * (2_528_000.0 + backward as f64)
+    );
     let student = ModelConfig::student();
     assert_eq!(cost::params(&student), 80 + 1_168 + 6_416 + 170);
     // conv1 26²·8·9, conv2 11²·16·72, dense 400·16 and 16·10.
@@ -49,11 +55,24 @@ fn impossible_power_and_intensity_are_refused() {
         grid_g_per_kwh: grid,
         ..EnergySettings::default()
     };
-    for (watts, grid) in [(-5.0, 436.0), (0.0, 436.0), (f64::NAN, 436.0), (65.0, f64::NAN), (65.0, -1.0), (65.0, 1e6)] {
+    for (watts, grid) in [
+        (-5.0, 436.0),
+        (0.0, 436.0),
+        (f64::NAN, 436.0),
+        (65.0, f64::NAN),
+        (65.0, -1.0),
+        (65.0, 1e6),
+    ] {
         let error = with(watts, grid).validate().unwrap_err();
-        assert!(error.contains("power") || error.contains("intensity"), "{error}");
+        assert!(
+            error.contains("power") || error.contains("intensity"),
+            "{error}"
+        );
     }
-    assert!(with(65.0, 0.0).validate().is_ok(), "a carbon-free grid is allowed");
+    assert!(
+        with(65.0, 0.0).validate().is_ok(),
+        "a carbon-free grid is allowed"
+    );
 }
 
 #[test]
@@ -66,12 +85,18 @@ fn early_stopping_stops_on_a_plateau_and_on_the_target() {
     assert_eq!(decisions[..4], [None, None, None, None]);
     assert_eq!(
         decisions[4],
-        Some(StopReason::Plateau { best: 0.980, epochs: 2 })
+        Some(StopReason::Plateau {
+            best: 0.980,
+            epochs: 2
+        })
     );
 
     let mut target = EarlyStopping::new(EarlyStopConfig::new().with_target(Some(0.99)));
     assert_eq!(target.observe(0.985), None);
-    assert!(matches!(target.observe(0.991), Some(StopReason::Target { .. })));
+    assert!(matches!(
+        target.observe(0.991),
+        Some(StopReason::Target { .. })
+    ));
 
     for bad in [
         EarlyStopConfig::new().with_target(Some(0.0)),
@@ -93,12 +118,21 @@ fn the_ledger_records_milestones_and_what_stopping_saved() {
     let mut stopped = None;
     for (epoch, accuracy) in [0.975f32, 0.985, 0.992].into_iter().enumerate() {
         ledger.trained(60_000);
-        stopped = ledger.evaluated((epoch + 1) as f64, accuracy, 10_000, 20.0 * (epoch + 1) as f64);
+        stopped = ledger.evaluated(
+            (epoch + 1) as f64,
+            accuracy,
+            10_000,
+            20.0 * (epoch + 1) as f64,
+        );
     }
     assert!(stopped.is_some() && ledger.stopped());
     let report = ledger.report(60.0, &energy);
     assert!((report.flops - 3.0 * per_epoch).abs() < 1.0);
-    let epochs: Vec<_> = report.milestones.iter().map(|m| (m.accuracy, m.epoch)).collect();
+    let epochs: Vec<_> = report
+        .milestones
+        .iter()
+        .map(|m| (m.accuracy, m.epoch))
+        .collect();
     assert_eq!(epochs, [(0.98, 2.0), (0.99, 3.0)]);
     let to_98 = &report.milestones[0];
     assert!((to_98.flops - 2.0 * per_epoch).abs() < 1.0);
@@ -119,17 +153,31 @@ fn a_run_stops_once_it_reaches_its_target() {
     let data = common::toy_dataset(200);
     let mut trainer = Trainer::new(config, data.clone(), &device).unwrap();
     let mut stops = Vec::new();
-    let evaluation = block_on(training::run(&mut trainer, &data, || 1.0, |event| {
-        if let Event::Evaluated { stop: Some(reason), .. } = event {
-            stops.push(reason);
-        }
-    }))
+    let evaluation = block_on(training::run(
+        &mut trainer,
+        &data,
+        || 1.0,
+        |event| {
+            if let Event::Evaluated {
+                stop: Some(reason), ..
+            } = event
+            {
+                stops.push(reason);
+            }
+        },
+    ))
     .unwrap();
     assert!(evaluation.accuracy >= 0.9);
-    assert!(trainer.epochs_done() < 20, "the toy set is learnt in a few epochs");
+    assert!(
+        trainer.epochs_done() < 20,
+        "the toy set is learnt in a few epochs"
+    );
     assert_eq!(stops.len(), 1);
     let report = trainer.cost(1.0, &EnergySettings::default());
-    assert_eq!(report.early_stop.unwrap().epochs_saved, (20 - trainer.epochs_done()) as f64);
+    assert_eq!(
+        report.early_stop.unwrap().epochs_saved,
+        (20 - trainer.epochs_done()) as f64
+    );
 }
 
 #[test]
@@ -141,11 +189,16 @@ fn four_evaluations_an_epoch_fall_at_its_quarters_and_its_end() {
     let data = common::toy_dataset(200); // 10 steps an epoch: evaluations after 3, 6, 9, 10
     let mut trainer = Trainer::new(config, data.clone(), &Device::flex()).unwrap();
     let mut seen = Vec::new();
-    block_on(training::run(&mut trainer, &data, || 1.0, |event| {
-        if let Event::Evaluated { epochs, .. } = event {
-            seen.push(epochs);
-        }
-    }))
+    block_on(training::run(
+        &mut trainer,
+        &data,
+        || 1.0,
+        |event| {
+            if let Event::Evaluated { epochs, .. } = event {
+                seen.push(epochs);
+            }
+        },
+    ))
     .unwrap();
     assert_eq!(seen, [0.3, 0.6, 0.9, 1.0, 1.3, 1.6, 1.9, 2.0]);
     let bad = TrainingConfig::new().with_evaluations_per_epoch(0);

@@ -268,18 +268,46 @@ fn cost_settings_early_stopping_distillation_and_int8_from_the_command_line() {
     assert_fails_with(&["train", "--grid", "NaN"], "carbon intensity");
     assert_fails_with(&["train", "--stop-at", "0"], "accuracy to stop at");
     assert_fails_with(&["train", "--patience", "0"], "patience");
-    assert_fails_with(&["train", "--teacher", shipped, "--temperature", "0.5"], "temperature");
-    assert_fails_with(&["train", "--limit", "10", "--teacher", "missing.kndl"], "missing.kndl");
+    assert_fails_with(
+        &["train", "--teacher", shipped, "--temperature", "0.5"],
+        "temperature",
+    );
+    assert_fails_with(
+        &["train", "--limit", "10", "--teacher", "missing.kndl"],
+        "missing.kndl",
+    );
 
-    let [student, int8, runs, card] = ["s.kndl", "i8.kndl", "cost-runs.jsonl", "card.json"].map(scratch);
+    let [student, int8, runs, card] =
+        ["s.kndl", "i8.kndl", "cost-runs.jsonl", "card.json"].map(scratch);
     let path = |p: &PathBuf| p.to_str().unwrap().to_string();
     let out = kindling(&[
-        "train", "--limit", "512", "--test-limit", "500", "--epochs", "4", "--student",
-        "--teacher", shipped, "--stop-at", "5", "--power", "laptop-cpu", "--out", &path(&student),
-        "--runs", &path(&runs), "--card", &path(&card),
+        "train",
+        "--limit",
+        "512",
+        "--test-limit",
+        "500",
+        "--epochs",
+        "4",
+        "--student",
+        "--teacher",
+        shipped,
+        "--stop-at",
+        "5",
+        "--power",
+        "laptop-cpu",
+        "--out",
+        &path(&student),
+        "--runs",
+        &path(&runs),
+        "--card",
+        &path(&card),
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for needle in [
         "teacher: ",
         "recipe: adam lr 0.001 · dropout 0 · conv 8/16 dense 16 · distilled T 4 α 0.9 · stop at 5%",
@@ -302,9 +330,19 @@ fn cost_settings_early_stopping_distillation_and_int8_from_the_command_line() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("gzipped, Int8)"));
     let out = kindling(&["compare", shipped, &path(&int8), &path(&student)]);
     let table = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(table.lines().count(), 4, "{table}");
-    assert!(table.contains("Int8") && table.contains("7834") && table.contains("99.20%"), "{table}");
+    assert!(
+        table.contains("Int8") && table.contains("7834") && table.contains("99.20%"),
+        "{table}"
+    );
     let info = String::from_utf8_lossy(&kindling(&["info", "--student"]).stdout).to_string();
-    assert!(info.contains("7834") && info.contains("backward MFLOP"), "{info}");
+    assert!(
+        info.contains("7834") && info.contains("backward MFLOP"),
+        "{info}"
+    );
 }

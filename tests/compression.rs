@@ -34,14 +34,23 @@ fn tensors(model: &impl Module) -> Vec<Vec<f32>> {
 #[test]
 fn int8_keeps_each_weight_within_half_a_step_of_its_channel_scale() {
     // A conv kernel [out 3, in 1, 2, 2] and a dense weight [in 2, out 3].
-    let conv = [0.5, -0.25, 0.1, 0.0, 2.0, -1.0, 0.3, 0.7, 0.0, 0.0, 0.0, 0.0];
+    let conv = [
+        0.5, -0.25, 0.1, 0.0, 2.0, -1.0, 0.3, 0.7, 0.0, 0.0, 0.0, 0.0,
+    ];
     let (scales, q) = quantize::quantize(&conv, &[3, 1, 2, 2]);
     assert_eq!(scales[..2], [0.5 / 127.0, 2.0 / 127.0]);
     assert_eq!(q[..2], [127, -64]);
-    assert!(q[8..].iter().all(|&v| v == 0), "an all-zero channel stays zero");
+    assert!(
+        q[8..].iter().all(|&v| v == 0),
+        "an all-zero channel stays zero"
+    );
     let dense = [1.0, -0.2, 0.01, -0.5, 0.4, 0.02];
     let (scales, q) = quantize::quantize(&dense, &[2, 3]);
-    assert_eq!(scales, [1.0 / 127.0, 0.4 / 127.0, 0.02 / 127.0], "one scale per output column");
+    assert_eq!(
+        scales,
+        [1.0 / 127.0, 0.4 / 127.0, 0.02 / 127.0],
+        "one scale per output column"
+    );
     let back = quantize::dequantize(&scales, &q, &[2, 3]);
     for (i, (w, b)) in dense.iter().zip(&back).enumerate() {
         assert!((w - b).abs() <= scales[i % 3] / 2.0 + 1e-7, "{w} → {b}");
@@ -52,12 +61,23 @@ fn int8_keeps_each_weight_within_half_a_step_of_its_channel_scale() {
 fn an_int8_file_is_a_quarter_of_f32_and_its_weights_are_within_bounds() {
     let device = Device::flex();
     let (model, header) = weights::from_bytes(SHIPPED, &device).unwrap();
-    let as_f32 = WeightsHeader { precision: Precision::F32, ..header.clone() };
-    let as_int8 = WeightsHeader { precision: Precision::Int8, ..header };
+    let as_f32 = WeightsHeader {
+        precision: Precision::F32,
+        ..header.clone()
+    };
+    let as_int8 = WeightsHeader {
+        precision: Precision::Int8,
+        ..header
+    };
     let f32_bytes = weights::to_bytes(&model, &as_f32).unwrap();
     let int8_bytes = weights::to_bytes(&model, &as_int8).unwrap();
     let ratio = f32_bytes.len() as f64 / int8_bytes.len() as f64;
-    assert!(ratio > 3.9, "f32 {} bytes, int8 {} bytes", f32_bytes.len(), int8_bytes.len());
+    assert!(
+        ratio > 3.9,
+        "f32 {} bytes, int8 {} bytes",
+        f32_bytes.len(),
+        int8_bytes.len()
+    );
     let (loaded, loaded_header) = weights::from_bytes(&int8_bytes, &device).unwrap();
     assert_eq!(loaded_header.precision, Precision::Int8);
     for (original, restored) in tensors(&model).iter().zip(tensors(&loaded)) {
@@ -80,7 +100,10 @@ fn int8_weights_of_a_trained_model_keep_its_test_accuracy_within_a_tenth_of_a_po
     let device = Device::flex();
     let test = common::mnist(Split::Test);
     let (model, header) = weights::from_bytes(SHIPPED, &device).unwrap();
-    let int8 = WeightsHeader { precision: Precision::Int8, ..header.clone() };
+    let int8 = WeightsHeader {
+        precision: Precision::Int8,
+        ..header.clone()
+    };
     let (quantized, _) =
         weights::from_bytes(&weights::to_bytes(&model, &int8).unwrap(), &device).unwrap();
     let accuracy = |m| {
@@ -96,7 +119,9 @@ fn int8_weights_of_a_trained_model_keep_its_test_accuracy_within_a_tenth_of_a_po
 #[test]
 fn the_distillation_loss_is_hintons_formula() {
     let device = Device::flex();
-    let row = |values: [f32; 2]| Tensor::<2>::from_data(TensorData::new(values.to_vec(), [1, 2]), &device);
+    let row = |values: [f32; 2]| {
+        Tensor::<2>::from_data(TensorData::new(values.to_vec(), [1, 2]), &device)
+    };
     let (t, alpha) = (2.0f64, 0.75f64);
     // Teacher logits [2 ln 3, 0] at T = 2 give p = [3/4, 1/4]; student [0, 0] gives q = ½, ½.
     let teacher = row([2.0 * 3f32.ln(), 0.0]);
@@ -105,11 +130,24 @@ fn the_distillation_loss_is_hintons_formula() {
     let loss = distillation_loss(student, teacher, hard, t, alpha).into_scalar::<f32>();
     let kl = 0.75 * (1.5f64).ln() + 0.25 * (0.5f64).ln();
     let expected = alpha * t * t * kl + (1.0 - alpha) * 0.5;
-    assert!((loss as f64 - expected).abs() < 1e-5, "{loss} vs {expected}");
+    assert!(
+        (loss as f64 - expected).abs() < 1e-5,
+        "{loss} vs {expected}"
+    );
     // The same logits give no soft loss at all.
-    let same = distillation_loss(row([1.0, -1.0]), row([1.0, -1.0]), Tensor::zeros([1], &device), t, 1.0);
+    let same = distillation_loss(
+        row([1.0, -1.0]),
+        row([1.0, -1.0]),
+        Tensor::zeros([1], &device),
+        t,
+        1.0,
+    );
     assert!(same.into_scalar::<f32>().abs() < 1e-6);
-    for bad in [DistillConfig::new().with_temperature(0.5), DistillConfig::new().with_alpha(1.5), DistillConfig::new().with_temperature(f64::NAN)] {
+    for bad in [
+        DistillConfig::new().with_temperature(0.5),
+        DistillConfig::new().with_alpha(1.5),
+        DistillConfig::new().with_temperature(f64::NAN),
+    ] {
         assert!(bad.validate().is_err(), "{bad:?}");
     }
 }
@@ -118,7 +156,12 @@ fn the_distillation_loss_is_hintons_formula() {
 fn a_student_learns_from_a_teacher_and_pays_for_its_forward_pass() {
     let device = Device::flex();
     let data = common::toy_dataset(200);
-    let mut teacher = Trainer::new(TrainingConfig::new().with_epochs(3).with_batch_size(20), data.clone(), &device).unwrap();
+    let mut teacher = Trainer::new(
+        TrainingConfig::new().with_epochs(3).with_batch_size(20),
+        data.clone(),
+        &device,
+    )
+    .unwrap();
     while !teacher.finished() {
         block_on(teacher.step()).unwrap();
     }
@@ -140,15 +183,31 @@ fn a_student_learns_from_a_teacher_and_pays_for_its_forward_pass() {
     let mean = |l: &[f32]| l.iter().sum::<f32>() / l.len() as f32;
     let (first, last) = (mean(&losses[..10]), mean(&losses[losses.len() - 10..]));
     assert!(last < 0.5 * first, "loss {first} → {last}");
-    let evaluation = block_on(training::evaluate(&student.model(), &data, Normalization::UnitRange, &device)).unwrap();
-    assert!(evaluation.accuracy > 0.8, "distilled student: {}", evaluation.accuracy);
+    let evaluation = block_on(training::evaluate(
+        &student.model(),
+        &data,
+        Normalization::UnitRange,
+        &device,
+    ))
+    .unwrap();
+    assert!(
+        evaluation.accuracy > 0.8,
+        "distilled student: {}",
+        evaluation.accuracy
+    );
     // Per training image the run also paid the teacher's forward pass.
     let energy = Default::default();
     let images = student.samples_seen() as f64;
     let paid = student.cost(1.0, &energy).flops;
     let teacher_forward = kindling::cost::forward_flops(&ModelConfig::new());
-    assert!((paid - images * (kindling::cost::train_flops(&ModelConfig::student()) + teacher_forward)).abs() < 1.0);
+    assert!(
+        (paid - images * (kindling::cost::train_flops(&ModelConfig::student()) + teacher_forward))
+            .abs()
+            < 1.0
+    );
     // A teacher without distillation settings is refused.
     let plain = Trainer::new(TrainingConfig::new(), data, &device).unwrap();
-    assert!(plain.with_teacher(teacher.model(), &ModelConfig::new()).is_err());
+    assert!(plain
+        .with_teacher(teacher.model(), &ModelConfig::new())
+        .is_err());
 }

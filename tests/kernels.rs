@@ -256,11 +256,23 @@ fn batch_norm_in_training_matches_burn_with_its_gradients_and_running_statistics
         let upstream = random(dims, &device) * random(dims, &device);
         let ours = (ours * upstream.clone()).sum().backward();
         let theirs = (theirs * upstream).sum().backward();
-        close(x.grad(&ours).unwrap(), x.grad(&theirs).unwrap(), "input gradient");
+        close(
+            x.grad(&ours).unwrap(),
+            x.grad(&theirs).unwrap(),
+            "input gradient",
+        );
         let gamma = (ours_norm.gamma.val(), theirs_norm.gamma.val());
-        close(gamma.0.grad(&ours).unwrap(), gamma.1.grad(&theirs).unwrap(), "gamma gradient");
+        close(
+            gamma.0.grad(&ours).unwrap(),
+            gamma.1.grad(&theirs).unwrap(),
+            "gamma gradient",
+        );
         let beta = (ours_norm.beta.val(), theirs_norm.beta.val());
-        close(beta.0.grad(&ours).unwrap(), beta.1.grad(&theirs).unwrap(), "beta gradient");
+        close(
+            beta.0.grad(&ours).unwrap(),
+            beta.1.grad(&theirs).unwrap(),
+            "beta gradient",
+        );
         let stats = |n: &burn::nn::BatchNorm| (n.running_mean.value(), n.running_var.value());
         let (ours_stats, theirs_stats) = (stats(&ours_norm), stats(&theirs_norm));
         close(ours_stats.0, theirs_stats.0, "running mean");

@@ -2,12 +2,12 @@
 //! presets that make it.
 
 use kindling::augment::AugmentConfig;
-use kindling::optimizer::{OptimizerKind, ScheduleKind};
-use kindling::recipe::{Preset, RecipeSettings};
-use kindling::runs::{self, RunFacts, RunRecord};
 use kindling::energy::EnergySettings;
 use kindling::ledger::{EarlyStopConfig, Ledger};
 use kindling::model::ModelConfig;
+use kindling::optimizer::{OptimizerKind, ScheduleKind};
+use kindling::recipe::{Preset, RecipeSettings};
+use kindling::runs::{self, RunFacts, RunRecord};
 use kindling::training::TrainingConfig;
 use kindling::{card, distill::DistillConfig};
 
@@ -121,7 +121,12 @@ fn a_run_card_states_cost_milestones_savings_and_assumptions() {
     let mut ledger = Ledger::new(&config.model, 10, &config.early_stop);
     for (epoch, accuracy) in [0.981f32, 0.9905].into_iter().enumerate() {
         ledger.trained(60_000);
-        ledger.evaluated((epoch + 1) as f64, accuracy, 10_000, 30.0 * (epoch + 1) as f64);
+        ledger.evaluated(
+            (epoch + 1) as f64,
+            accuracy,
+            10_000,
+            30.0 * (epoch + 1) as f64,
+        );
     }
     let record = RunRecord::new(
         &config,
@@ -148,12 +153,21 @@ fn a_run_card_states_cost_milestones_savings_and_assumptions() {
     }
     // The record keeps the cost; records written before it was counted still read.
     let read = runs::parse_lines(&record.to_line()).unwrap();
-    let (cost, read_cost) = (record.facts.cost.as_ref().unwrap(), read[0].facts.cost.as_ref().unwrap());
-    assert_eq!((read[0].recipe.as_str(), read_cost.flops), (record.recipe.as_str(), cost.flops));
+    let (cost, read_cost) = (
+        record.facts.cost.as_ref().unwrap(),
+        read[0].facts.cost.as_ref().unwrap(),
+    );
+    assert_eq!(
+        (read[0].recipe.as_str(), read_cost.flops),
+        (record.recipe.as_str(), cost.flops)
+    );
     assert_eq!(read_cost.milestones.len(), 2);
     assert_eq!(read_cost.early_stop.as_ref().unwrap().epochs_saved, 8.0);
     let old = RunRecord::new(&TrainingConfig::new(), facts(0.99, 60_000, 1.0, 1)).to_line();
-    let old: String = old.replace(",\"cost\":null,\"data_bytes\":null,\"model_bytes\":null", "");
+    let old: String = old.replace(
+        ",\"cost\":null,\"data_bytes\":null,\"model_bytes\":null",
+        "",
+    );
     assert!(!old.contains("cost"));
     assert!(runs::table(&runs::parse_lines(&old).unwrap()).contains("—"));
 }

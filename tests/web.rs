@@ -271,16 +271,30 @@ async fn fused_adam_takes_the_steps_burns_adam_takes() {
             layer
         };
         let (beta_1, beta_2, epsilon) = (0.9, 0.999, 1e-7);
-        let ours = train(ModuleOptimizer::from(FusedAdam { beta_1, beta_2, epsilon }));
+        let ours = train(ModuleOptimizer::from(FusedAdam {
+            beta_1,
+            beta_2,
+            epsilon,
+        }));
         let theirs = train(AdamConfig::new().with_epsilon(epsilon).init());
         let moved = worst_difference(start.weight.val(), theirs.weight.val()).await;
-        assert!(moved > 1e-3, "burn's Adam did not move the weights ({moved})");
+        assert!(
+            moved > 1e-3,
+            "burn's Adam did not move the weights ({moved})"
+        );
         for (what, a, b) in [
-            ("weight", ours.weight.val().flatten::<1>(0, 1), theirs.weight.val().flatten(0, 1)),
+            (
+                "weight",
+                ours.weight.val().flatten::<1>(0, 1),
+                theirs.weight.val().flatten(0, 1),
+            ),
             ("bias", ours.bias.unwrap().val(), theirs.bias.unwrap().val()),
         ] {
             let worst = worst_difference(a, b).await;
-            assert!(worst < 1e-5, "{device:?}: {what} differs from burn's Adam by {worst}");
+            assert!(
+                worst < 1e-5,
+                "{device:?}: {what} differs from burn's Adam by {worst}"
+            );
         }
     }
 }

@@ -29,29 +29,48 @@ pub fn compare(files: &[PathBuf], data: &Path) -> CliResult {
     let test = load_split(data, Split::Test, None)?;
     println!(
         "{:<28} {:<28} {:>8} {:>10} {:>9} {:>9} {:>9} {:>10} {:>8}",
-        "weights", "model", "params", "fwd MFLOP", "size", "gzipped", "accuracy", "Δ points", "latency"
+        "weights",
+        "model",
+        "params",
+        "fwd MFLOP",
+        "size",
+        "gzipped",
+        "accuracy",
+        "Δ points",
+        "latency"
     );
     let mut first_accuracy = None;
     for path in files {
         let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let (model, header) =
             weights::from_bytes(&bytes, &device).map_err(|e| format!("{}: {e}", path.display()))?;
-        let evaluation = block_on(training::evaluate(&model, &test, header.normalization, &device))
-            .map_err(|e| e.to_string())?;
+        let evaluation = block_on(training::evaluate(
+            &model,
+            &test,
+            header.normalization,
+            &device,
+        ))
+        .map_err(|e| e.to_string())?;
         let accuracy = 100.0 * evaluation.accuracy;
         let delta = accuracy - *first_accuracy.get_or_insert(accuracy);
         let mut latencies: Vec<f64> = (0..LATENCY_SAMPLES)
             .map(|i| {
                 let image = test.image(i % test.len()).try_into().expect("28×28");
                 let started = Instant::now();
-                block_on(inference::predict(&model, image, header.normalization, &device))
-                    .map(|_| started.elapsed().as_secs_f64() * 1e3)
+                block_on(inference::predict(
+                    &model,
+                    image,
+                    header.normalization,
+                    &device,
+                ))
+                .map(|_| started.elapsed().as_secs_f64() * 1e3)
             })
             .collect::<Result<_, _>>()?;
         latencies.sort_by(f64::total_cmp);
         println!(
             "{:<28} {:<28} {:>8} {:>10.3} {:>9} {:>9} {:>8.2}% {:>+10.2} {:>6.2}ms",
-            path.file_name().map_or(path.display().to_string(), |n| n.to_string_lossy().into()),
+            path.file_name()
+                .map_or(path.display().to_string(), |n| n.to_string_lossy().into()),
             format!("{}, {:?}", header.model.describe(), header.precision),
             cost::params(&header.model),
             cost::forward_flops(&header.model) / 1e6,

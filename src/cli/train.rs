@@ -12,10 +12,10 @@ use futures_lite::future::block_on;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use kindling::data::{Normalization, Split};
+use kindling::energy::{EnergySettings, PowerPreset};
 use kindling::recipe::{Preset, RecipeSettings};
 use kindling::runs::{self, RunFacts, RunRecord};
 use kindling::training::{self, Event, Trainer, TrainingConfig};
-use kindling::energy::{EnergySettings, PowerPreset};
 use kindling::{card, weights};
 
 use crate::{load_split, print_views, threads, CliResult};
@@ -143,9 +143,12 @@ pub fn train(args: TrainArgs) -> CliResult {
         }
     };
     if let Some(path) = &args.teacher {
-        let (teacher, header) = weights::load(path, &device).map_err(|e| format!("{}: {e}", path.display()))?;
+        let (teacher, header) =
+            weights::load(path, &device).map_err(|e| format!("{}: {e}", path.display()))?;
         println!("teacher: {} ({})", path.display(), header.model.describe());
-        trainer = trainer.with_teacher(teacher, &header.model).map_err(|e| e.to_string())?;
+        trainer = trainer
+            .with_teacher(teacher, &header.model)
+            .map_err(|e| e.to_string())?;
     }
     println!("recipe: {}", runs::summary(&config));
     println!("energy assumed: {}", energy.assumptions());
@@ -220,8 +223,11 @@ pub fn train(args: TrainArgs) -> CliResult {
     };
     let record = RunRecord::new(&config, facts);
     print!("\n{}", card::text(&record));
-    std::fs::write(&args.card, serde_json::to_string_pretty(&record).expect("plain data"))
-        .map_err(|e| format!("{}: {e}", args.card.display()))?;
+    std::fs::write(
+        &args.card,
+        serde_json::to_string_pretty(&record).expect("plain data"),
+    )
+    .map_err(|e| format!("{}: {e}", args.card.display()))?;
     println!("run card saved to {}", args.card.display());
     append_record(&args.runs, &record)
 }

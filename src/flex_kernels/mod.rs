@@ -422,7 +422,11 @@ impl Backward<Flex, 3> for NormBackward {
             epsilon,
         );
         let channels = vec![dims[1]];
-        let results = [(dx, dims.to_vec()), (dgamma, channels.clone()), (dbeta, channels)];
+        let results = [
+            (dx, dims.to_vec()),
+            (dgamma, channels.clone()),
+            (dbeta, channels),
+        ];
         for (node, (grad, shape)) in ops.parents.into_iter().zip(results) {
             if let Some(node) = node {
                 grads.register::<Flex>(node.id, flex(grad, &shape));

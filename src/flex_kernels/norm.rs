@@ -23,7 +23,12 @@ pub fn forward(
             .sum();
         let m = sum / n;
         let squares: f64 = planes(c)
-            .map(|p| x[p..p + plane].iter().map(|&v| (v as f64 - m).powi(2)).sum::<f64>())
+            .map(|p| {
+                x[p..p + plane]
+                    .iter()
+                    .map(|&v| (v as f64 - m).powi(2))
+                    .sum::<f64>()
+            })
             .sum();
         (mean[c], var[c]) = (m as f32, (squares / n) as f32);
         let scale = gamma[c] / (var[c] as f64 + epsilon).sqrt() as f32;
@@ -68,7 +73,10 @@ pub fn backward(
         let (mean_dy, mean_dy_xhat) = (dbeta[c] / n, dgamma[c] / n);
         let scale = gamma[c] * inv_std;
         for p in planes(c) {
-            let rows = dx[p..p + plane].iter_mut().zip(&dy[p..p + plane]).zip(&x[p..p + plane]);
+            let rows = dx[p..p + plane]
+                .iter_mut()
+                .zip(&dy[p..p + plane])
+                .zip(&x[p..p + plane]);
             for ((out, &g), &v) in rows {
                 let xhat = (v - mean[c]) * inv_std;
                 *out = scale * (g - mean_dy - xhat * mean_dy_xhat);

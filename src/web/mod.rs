@@ -178,7 +178,13 @@ impl Training {
         teacher: Option<Vec<u8>>,
     ) -> Result<Training, JsValue> {
         let files = [train_images, train_labels, test_images, test_labels];
-        Training::on(Device::flex(), "CPU".into(), files, settings, [weights, teacher])
+        Training::on(
+            Device::flex(),
+            "CPU".into(),
+            files,
+            settings,
+            [weights, teacher],
+        )
     }
 
     /// Bad settings, and weights to continue from that do not fit them (another model
@@ -193,7 +199,9 @@ impl Training {
         let settings: RunSettings =
             serde_json::from_str(settings).map_err(|e| named_error("SettingsError", e))?;
         let energy = settings.energy.clone().unwrap_or_default();
-        energy.validate().map_err(|e| named_error("SettingsError", e))?;
+        energy
+            .validate()
+            .map_err(|e| named_error("SettingsError", e))?;
         let distill = teacher.as_ref().map(|_| settings.recipe.distill());
         let config = settings.config().with_distill(distill);
         (config.compute.check_device(&device)).map_err(|e| named_error("SettingsError", e))?;
@@ -215,7 +223,9 @@ impl Training {
             Some(bytes) => {
                 let (teacher, header) = weights::from_bytes(&bytes, &device)
                     .map_err(|e| named_error("SettingsError", format!("the teacher: {e}")))?;
-                trainer.with_teacher(teacher, &header.model).map_err(training_error)?
+                trainer
+                    .with_teacher(teacher, &header.model)
+                    .map_err(training_error)?
             }
         };
         Ok(Training {
@@ -236,7 +246,11 @@ impl Training {
     /// Runs one optimizer step; resolves to the step report as JSON. A diverging loss rejects
     /// with an error named "Diverged", and the model keeps the weights from before that step.
     pub fn step(&self) -> js_sys::Promise {
-        let (cell, busy, energy) = (self.trainer.clone(), self.busy_ms.clone(), self.energy.clone());
+        let (cell, busy, energy) = (
+            self.trainer.clone(),
+            self.busy_ms.clone(),
+            self.energy.clone(),
+        );
         future_to_promise(async move {
             let mut trainer = cell
                 .borrow_mut()
@@ -282,9 +296,14 @@ impl Training {
             busy.set(busy.get() + now_ms() - started);
             let (stop, cost) = {
                 let mut trainer = cell.borrow_mut();
-                let trainer = trainer.as_mut().ok_or_else(|| JsError::new("a step is running"))?;
+                let trainer = trainer
+                    .as_mut()
+                    .ok_or_else(|| JsError::new("a step is running"))?;
                 let stop = trainer.evaluated(&evaluation, busy.get() / 1e3);
-                (stop.map(|s| s.to_string()), trainer.cost(busy.get() / 1e3, &energy))
+                (
+                    stop.map(|s| s.to_string()),
+                    trainer.cost(busy.get() / 1e3, &energy),
+                )
             };
             let shown = evaluation.predictions.len().min(SHOWN);
             let report = Report::new(&evaluation, test.labels(), MISTAKES_SHOWN);
@@ -347,7 +366,8 @@ impl Training {
             let evaluation = evaluate(&model, &test, header.normalization, &device)
                 .await
                 .map_err(training_error)?;
-            let result = serde_json::json!({"accuracy": evaluation.accuracy, "loss": evaluation.loss});
+            let result =
+                serde_json::json!({"accuracy": evaluation.accuracy, "loss": evaluation.loss});
             Ok(JsValue::from(result.to_string()))
         })
     }
@@ -423,6 +443,12 @@ impl Training {
     ) -> Result<Training, JsValue> {
         let device = webgpu_device().await?;
         let files = [&train_images[..], &train_labels, &test_images, &test_labels];
-        Training::on(device, "WebGPU".into(), files, &settings, [weights, teacher])
+        Training::on(
+            device,
+            "WebGPU".into(),
+            files,
+            &settings,
+            [weights, teacher],
+        )
     }
 }

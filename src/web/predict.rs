@@ -87,4 +87,3 @@ impl Predictor {
         Ok(prediction.probabilities.to_vec())
     }
 }
-

@@ -93,7 +93,10 @@ pub fn run_record(settings: &str, facts: &str, distilled: bool) -> Result<String
     let settings: RunSettings = serde_json::from_str(settings).map_err(js_error)?;
     let facts: RunFacts = serde_json::from_str(facts).map_err(js_error)?;
     let distill = distilled.then(|| settings.recipe.distill());
-    Ok(json(&RunRecord::new(&settings.config().with_distill(distill), facts)))
+    Ok(json(&RunRecord::new(
+        &settings.config().with_distill(distill),
+        facts,
+    )))
 }
 
 /// The card of a run record (JSON from `runRecord`): the run in a page a person reads.
