@@ -204,7 +204,7 @@ function offerToContinue(from, text) {
 
 // A checkpoint left by an earlier visit: its settings go in the form, and Continue uses them.
 async function offerCheckpoint() {
-  let saved = null;
+  let saved;
   try { saved = await loadCheckpoint(); } catch { saved = null; }
   if (!saved || saved.epoch >= saved.settings.epochs) return;
   fillForm(saved.settings);
