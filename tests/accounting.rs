@@ -1,5 +1,6 @@
 //! Cost accounting: FLOP counts against the hand count, the energy and CO₂e formulas, the
 //! milestones and early stopping, and settings that must be refused.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 

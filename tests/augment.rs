@@ -1,5 +1,6 @@
 //! Augmentation keeps labels and image size, is repeatable for a seed, does what each option
 //! says, and refuses settings that would destroy the images.
+#![cfg(not(target_arch = "wasm32"))]
 
 use kindling::augment::AugmentConfig;
 use kindling::data::{IMAGE_PIXELS, IMAGE_SIDE, NUM_CLASSES};

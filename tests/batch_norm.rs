@@ -1,6 +1,7 @@
 //! The BatchNorm variant: batch statistics in training, running statistics in evaluation, the
 //! running statistics saved with the weights, and the variant recorded so a file for the other
 //! variant is refused.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 

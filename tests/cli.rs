@@ -1,5 +1,6 @@
 //! The `kindling` command as a user meets it: clear messages and a non-zero exit for bad input,
 //! right answers for real digits.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Compression and distillation: int8 weights round-trip within half a step and keep the
 //! trained model's accuracy; the distillation loss is Hinton's formula; a distilled student
 //! learns.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! IDX parsing, validation, normalisation and batching order, on small files built in memory.
+#![cfg(not(target_arch = "wasm32"))]
 
 use kindling::data::*;
 use std::path::PathBuf;

@@ -1,5 +1,6 @@
 //! The same seed gives the same run. Alone in its own test binary: burn's CPU random generator
 //! is process-wide, so trainers running in parallel threads would draw from each other's stream.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! The hand-written CPU kernels agree with burn's own ops, forward and backward.
+#![cfg(not(target_arch = "wasm32"))]
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::tensor::activation::relu;

@@ -1,5 +1,6 @@
 //! The evaluation views count what they say: the confusion matrix, per-class accuracy, the most
 //! confident mistakes, and their CSV and JSON forms.
+#![cfg(not(target_arch = "wasm32"))]
 
 use kindling::metrics::Report;
 use kindling::training::Evaluation;

@@ -1,4 +1,5 @@
 //! The seed CNN's shape and size, and that training on a fixed batch lowers the loss.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 

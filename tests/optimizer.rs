@@ -1,6 +1,7 @@
 //! The optimizers, schedules and penalties do what they say: each optimizer's steps on a tiny
 //! problem match the textbook update computed here by hand, the schedules and penalties match
 //! their formulas, and settings outside their ranges are refused.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 

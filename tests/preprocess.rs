@@ -1,4 +1,5 @@
 //! MNIST-like preparation of synthetic pictures: polarity, scale, centring, noise and edge cases.
+#![cfg(not(target_arch = "wasm32"))]
 
 use kindling::preprocess::*;
 

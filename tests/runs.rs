@@ -1,5 +1,6 @@
 //! Run records: what a finished run leaves for comparison, and the recipe's settings and
 //! presets that make it.
+#![cfg(not(target_arch = "wasm32"))]
 
 use kindling::augment::AugmentConfig;
 use kindling::energy::EnergySettings;

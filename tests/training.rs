@@ -1,5 +1,6 @@
 //! A short real training run: the whole story at small scale, and an accuracy threshold that
 //! doubles as the test (tinygrad's beautiful_mnist style).
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Weights files: a round trip keeps every prediction, and any damaged or foreign file is refused
 //! without touching the model in use.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 
