@@ -118,8 +118,9 @@ pub fn decode(config: &ModelConfig, record: &[u8], device: &Device) -> Result<Mo
         }
 
         fn f32s(&mut self, n: usize) -> Result<Vec<f32>, WeightsError> {
+            // No count this large fits in the record, so saturating makes it "too short".
             Ok(self
-                .take(4 * n)?
+                .take(n.saturating_mul(4))?
                 .chunks_exact(4)
                 .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
                 .collect())

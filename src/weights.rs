@@ -12,6 +12,7 @@ use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, DType, Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
+use crate::cost;
 use crate::data::Normalization;
 use crate::model::{Model, ModelConfig};
 use crate::quantize;
@@ -57,6 +58,28 @@ pub enum Precision {
     /// A quarter of the file: each weight matrix as bytes with a scale per channel
     /// (`quantize`); biases and BatchNorm stay f32.
     Int8,
+}
+
+impl Precision {
+    /// The fewest record bytes a parameter takes in this precision: every weight of an f32 or
+    /// f16 record is stored whole, and int8 keeps at least a byte per weight (plus scales, and
+    /// f32 biases), so a record shorter than this many bytes per parameter cannot be complete.
+    fn min_bytes_per_weight(self) -> usize {
+        match self {
+            Precision::F32 => 4,
+            Precision::F16 => 2,
+            Precision::Int8 => 1,
+        }
+    }
+
+    /// As the header spells it.
+    fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::F16 => "f16",
+            Precision::Int8 => "int8",
+        }
+    }
 }
 
 impl WeightsHeader {
@@ -105,6 +128,16 @@ pub enum WeightsError {
     },
     /// burn refused the record (shapes or names do not fit).
     Record(String),
+    /// The header's record length is beyond any file: the file's length would overflow.
+    RecordLength(usize),
+    /// The header describes a model bigger than its record could hold: refused before the model
+    /// is built, as building it would allocate what the header asks for.
+    RecordTooSmall {
+        model: ModelConfig,
+        precision: Precision,
+        params: usize,
+        record_len: usize,
+    },
 }
 
 impl std::fmt::Display for WeightsError {
@@ -129,6 +162,26 @@ impl std::fmt::Display for WeightsError {
                 expected.describe()
             ),
             Self::Record(message) => write!(f, "the weights do not fit the model: {message}"),
+            Self::RecordLength(len) => write!(
+                f,
+                "the weights file header declares a record of {} bytes, more than any file holds",
+                grouped(*len)
+            ),
+            Self::RecordTooSmall {
+                model,
+                precision,
+                params,
+                record_len,
+            } => write!(
+                f,
+                "the header describes a model of {} parameters ({}) but the record holds only {} \
+                 bytes, fewer than {} weights need ({})",
+                grouped(*params),
+                model.describe(),
+                grouped(*record_len),
+                precision.name(),
+                grouped(params.saturating_mul(precision.min_bytes_per_weight()))
+            ),
         }
     }
 }
@@ -207,7 +260,8 @@ async fn read_to_cpu(model: &Model) -> Result<Model, WeightsError> {
     Ok(model.clone().map(&mut Replace(values, Device::flex())))
 }
 
-/// Reads only the header, checking the file's frame and checksum but building no model.
+/// Reads only the header, checking the file's frame and checksum, and that the model the header
+/// describes is valid and could fit in the record, but building no model.
 pub fn read_header(bytes: &[u8]) -> Result<(WeightsHeader, &[u8]), WeightsError> {
     if bytes.len() < PREFIX_LEN {
         if !bytes.starts_with(&MAGIC[..bytes.len().min(4)]) || bytes.is_empty() {
@@ -240,17 +294,38 @@ pub fn read_header(bytes: &[u8]) -> Result<(WeightsHeader, &[u8]), WeightsError>
     }
     let header = parse_header(&bytes[PREFIX_LEN..header_end])?;
     let record = &bytes[header_end..];
-    let expected = header_end + header.record_len;
+    let expected = (header_end.checked_add(header.record_len))
+        .ok_or(WeightsError::RecordLength(header.record_len))?;
     if bytes.len() != expected {
         return Err(WeightsError::Truncated {
             expected,
             actual: bytes.len(),
         });
     }
+    header.model.validate().map_err(WeightsError::BadHeader)?;
+    check_record_size(&header)?;
     if fnv1a(record) != header.record_checksum {
         return Err(WeightsError::Corrupt);
     }
     Ok((header, record))
+}
+
+/// Refuses a header whose model its record could not hold. The model's size comes from the
+/// header alone, so without this a few hundred bytes could make the loader build (allocate and
+/// initialise) a model of any size before burn noticed the record does not fit it. The header's
+/// layer sizes must be validated first: they bound the parameter count.
+fn check_record_size(header: &WeightsHeader) -> Result<(), WeightsError> {
+    let params = cost::params(&header.model);
+    let needed = params.saturating_mul(header.precision.min_bytes_per_weight());
+    if header.record_len < needed {
+        return Err(WeightsError::RecordTooSmall {
+            model: header.model.clone(),
+            precision: header.precision,
+            params,
+            record_len: header.record_len,
+        });
+    }
+    Ok(())
 }
 
 /// The header's JSON. Headers written before the BatchNorm variant existed lack
@@ -267,7 +342,6 @@ fn parse_header(json: &[u8]) -> Result<WeightsHeader, WeightsError> {
 /// Builds the model the file describes, with its weights, on `device`.
 pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<(Model, WeightsHeader), WeightsError> {
     let (header, record) = read_header(bytes)?;
-    header.model.validate().map_err(WeightsError::BadHeader)?;
     let model = with_record(&header.model, header.precision, record, device)?;
     Ok((model, header))
 }
@@ -331,8 +405,21 @@ impl ModuleMapper for CastTo {
 }
 
 /// FNV-1a, 64 bit: catches flipped or lost bytes; not a defence against tampering.
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
         (hash ^ b as u64).wrapping_mul(0x0100_0000_01b3)
     })
+}
+
+/// `1234567` as "1,234,567", for sizes in messages.
+fn grouped(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }

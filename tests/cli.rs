@@ -171,6 +171,38 @@ fn a_damaged_weights_file_is_refused() {
 }
 
 #[test]
+fn a_weights_header_bigger_than_its_record_is_refused_within_a_second() {
+    use kindling::data::Normalization;
+    use kindling::model::ModelConfig;
+    use kindling::weights::WeightsHeader;
+    // Issue 15's file (conv 4096/4096, dense 4096), and a model the layer limits allow: both
+    // over a record of 258 bytes with a right checksum.
+    for (size, needle) in [
+        (4096, "crafted-4096.kndl: the "),
+        (
+            1024,
+            "crafted-1024.kndl: the header describes a model of 35,674,122 parameters (conv \
+             1024/1024, dense 1024) but the record holds only 258 bytes",
+        ),
+    ] {
+        let model = ModelConfig::new()
+            .with_conv1_channels(size)
+            .with_conv2_channels(size)
+            .with_hidden(size);
+        let header = WeightsHeader::new(model, Normalization::UnitRange, "mnist", 1, None);
+        let crafted = scratch(&format!("crafted-{size}.kndl"));
+        std::fs::write(&crafted, common::weights_file(&header, &[7u8; 258])).unwrap();
+        let started = std::time::Instant::now();
+        let out = kindling(&["eval", "--model", crafted.to_str().unwrap()]);
+        let elapsed = started.elapsed();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(stderr.contains(needle), "{stderr}");
+        assert!(elapsed.as_secs_f64() < 1.0, "refused after {elapsed:?}");
+    }
+}
+
+#[test]
 fn eval_shows_and_exports_the_confusion_matrix_of_the_shipped_weights() {
     let csv = scratch("confusion.csv");
     let out = kindling(&["eval", "--export", csv.to_str().unwrap()]);

@@ -154,7 +154,138 @@ fn weights_of_another_model_are_refused() {
         Err(WeightsError::WrongModel { found, .. }) => assert_eq!(found, small),
         other => panic!("expected WrongModel, got {:?}", other.map(|(_, h)| h)),
     }
-    // A header that lies about the model: burn's own shape check refuses the record.
+    // A header that lies about the model: a bigger one than the record holds is refused from
+    // the header, a smaller one by burn's own shape check.
     let lying = weights::to_bytes(&small.init(&device), &header(&ModelConfig::new())).unwrap();
+    assert_refused(&lying, |e| matches!(e, WeightsError::RecordTooSmall { .. }));
+    let seed = ModelConfig::new().init(&device);
+    let lying = weights::to_bytes(&seed, &header(&small)).unwrap();
     assert_refused(&lying, |e| matches!(e, WeightsError::Record(_)));
+}
+
+fn model(conv1: usize, conv2: usize, hidden: usize) -> ModelConfig {
+    ModelConfig::new()
+        .with_conv1_channels(conv1)
+        .with_conv2_channels(conv2)
+        .with_hidden(hidden)
+}
+
+/// Refused within a second, by `from_bytes` and `from_bytes_for` alike; the error.
+fn refused_at_once(bytes: &[u8], model: &ModelConfig) -> WeightsError {
+    let started = std::time::Instant::now();
+    let error = weights::from_bytes(bytes, &Device::flex()).map(|(_, h)| h);
+    let elapsed = started.elapsed();
+    assert!(elapsed.as_secs_f64() < 1.0, "refused after {elapsed:?}");
+    let error = error.unwrap_err();
+    let started = std::time::Instant::now();
+    let again = weights::from_bytes_for(bytes, model, &Device::flex()).map(|(_, h)| h);
+    assert_eq!(again.unwrap_err(), error);
+    assert!(started.elapsed().as_secs_f64() < 1.0);
+    assert_refused(bytes, |_| true);
+    error
+}
+
+#[test]
+fn a_header_bigger_than_its_record_is_refused_at_once() {
+    // Issue 15's file: conv 4096/4096, dense 4096 (570 million parameters) over 258 bytes with
+    // a right checksum. Building it took 2.2 GB and 13 s before the record was found wanting.
+    let issue = model(4096, 4096, 4096);
+    let bytes = common::weights_file(&header(&issue), &[7u8; 258]);
+    let error = refused_at_once(&bytes, &issue);
+    assert!(
+        matches!(
+            error,
+            WeightsError::BadHeader(_) | WeightsError::RecordTooSmall { .. }
+        ),
+        "{error:?}"
+    );
+    // A model the layer limits allow, still far beyond its record: refused by its size.
+    let large = model(1024, 1024, 1024);
+    let bytes = common::weights_file(&header(&large), &[7u8; 258]);
+    let error = refused_at_once(&bytes, &large);
+    assert!(
+        matches!(
+            error,
+            WeightsError::RecordTooSmall {
+                record_len: 258,
+                params: 35_674_122,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "the header describes a model of 35,674,122 parameters (conv 1024/1024, dense 1024) but \
+         the record holds only 258 bytes, fewer than f32 weights need (142,696,488)"
+    );
+    assert_eq!(weights::read_header(&bytes).map(|(h, _)| h), Err(error));
+}
+
+#[test]
+fn each_precision_needs_its_bytes_per_parameter() {
+    // The seed model has 121,930 parameters: a record one byte short of the least each
+    // precision stores is refused, one of exactly that size gets past the header.
+    for (precision, per_weight) in [
+        (Precision::F32, 4),
+        (Precision::F16, 2),
+        (Precision::Int8, 1),
+    ] {
+        let header = WeightsHeader {
+            precision,
+            ..header(&ModelConfig::new())
+        };
+        let short = common::weights_file(&header, &vec![0; 121_930 * per_weight - 1]);
+        assert!(
+            matches!(
+                weights::read_header(&short),
+                Err(WeightsError::RecordTooSmall { .. })
+            ),
+            "{precision:?}"
+        );
+        let enough = common::weights_file(&header, &vec![0; 121_930 * per_weight]);
+        assert!(weights::read_header(&enough).is_ok(), "{precision:?}");
+        // Zeros are no record: burn or the int8 decoder refuses them.
+        assert!(weights::from_bytes(&enough, &Device::flex()).is_err());
+    }
+}
+
+#[test]
+fn a_record_length_beyond_any_file_is_a_sentence_not_an_overflow() {
+    for record_len in [usize::MAX, usize::MAX - 5, usize::MAX / 2 + 1] {
+        let header = WeightsHeader {
+            record_len,
+            ..header(&ModelConfig::new())
+        };
+        let bytes = common::weights_frame(&header, &[1, 2, 3]);
+        let error = weights::read_header(&bytes).map(|(h, _)| h).unwrap_err();
+        let header_end = bytes.len() - 3;
+        match error {
+            WeightsError::RecordLength(len) => {
+                assert_eq!(len, record_len);
+                assert!(header_end.checked_add(record_len).is_none());
+                assert!(
+                    error.to_string().contains("more than any file holds"),
+                    "{error}"
+                );
+            }
+            // No overflow: the length the file should have is right.
+            WeightsError::Truncated { expected, actual } => {
+                assert_eq!((expected, actual), (header_end + record_len, bytes.len()))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let header = WeightsHeader {
+        record_len: usize::MAX,
+        ..header(&ModelConfig::new())
+    };
+    let message = weights::read_header(&common::weights_frame(&header, &[]))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        message,
+        "the weights file header declares a record of 18,446,744,073,709,551,615 bytes, more \
+         than any file holds"
+    );
 }

@@ -43,3 +43,33 @@ pub fn toy_dataset(count: usize) -> Dataset {
     }
     Dataset::from_parts(images, labels).expect("valid toy dataset")
 }
+
+/// A weights file of `header` and `record` exactly as given (`record_len` and the checksum
+/// included, right or wrong), framed as `weights::to_bytes` frames one.
+pub fn weights_frame(header: &kindling::weights::WeightsHeader, record: &[u8]) -> Vec<u8> {
+    let json = serde_json::to_vec(header).expect("a header serialises");
+    let mut out = b"KNDL".to_vec();
+    out.extend(kindling::weights::FORMAT_VERSION.to_le_bytes());
+    out.extend((json.len() as u32).to_le_bytes());
+    out.extend(json);
+    out.extend(record);
+    out
+}
+
+/// A weights file whose record length and checksum fit `record`: what a crafted or damaged file
+/// that passes the frame's checks looks like.
+pub fn weights_file(header: &kindling::weights::WeightsHeader, record: &[u8]) -> Vec<u8> {
+    let header = kindling::weights::WeightsHeader {
+        record_len: record.len(),
+        record_checksum: fnv1a(record),
+        ..header.clone()
+    };
+    weights_frame(&header, record)
+}
+
+/// The weights file's checksum (FNV-1a, 64 bit).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}
