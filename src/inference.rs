@@ -57,17 +57,56 @@ pub async fn predict(
     Ok(Prediction::from_probabilities(&values))
 }
 
+/// The most pixels a picture may have: a phone camera's 12 megapixels fit, and the decoded
+/// picture as RGBA stays within [`MAX_PICTURE_BYTES`]. A damaged or hostile file can declare any
+/// size in a few bytes; the decoder would allocate the declared size before finding the data
+/// missing.
+#[cfg(feature = "native")]
+pub const MAX_PICTURE_PIXELS: u64 = 16 * 1024 * 1024;
+/// The most memory the decoder may take for one picture (its output and its own buffers).
+#[cfg(feature = "native")]
+const MAX_PICTURE_BYTES: u64 = 4 * MAX_PICTURE_PIXELS;
+
 /// Reads a PNG or JPEG photo or scan of a digit and prepares it like MNIST.
 #[cfg(feature = "native")]
 pub fn read_picture(path: &std::path::Path) -> Result<[u8; IMAGE_PIXELS], String> {
-    let picture = image::open(path).map_err(|e| match e {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read the file: {e}"))?;
+    prepare_picture(&bytes)
+}
+
+/// A PNG or JPEG file's bytes (the format is told by its content) prepared like MNIST. A picture
+/// larger than [`MAX_PICTURE_PIXELS`] is refused before it is decoded.
+#[cfg(feature = "native")]
+pub fn prepare_picture(bytes: &[u8]) -> Result<[u8; IMAGE_PIXELS], String> {
+    let describe = |e: image::ImageError| match e {
         image::ImageError::IoError(e) => format!("cannot read the file: {e}"),
         image::ImageError::Unsupported(_) | image::ImageError::Decoding(_) => {
             "not a PNG or JPEG image".to_string()
         }
+        image::ImageError::Limits(_) => format!(
+            "the picture needs more than the {} MB a picture may take to decode",
+            MAX_PICTURE_BYTES >> 20
+        ),
         other => format!("cannot decode the image: {other}"),
-    })?;
-    let rgba = picture.to_rgba8();
+    };
+    let reader = || {
+        image::ImageReader::new(std::io::Cursor::new(bytes))
+            .with_guessed_format()
+            .map_err(|e| format!("cannot read the file: {e}"))
+    };
+    let (width, height) = reader()?.into_dimensions().map_err(describe)?;
+    if u64::from(width) * u64::from(height) > MAX_PICTURE_PIXELS {
+        return Err(format!(
+            "the picture is {width}×{height} pixels, more than the {} megapixels it may have: \
+             scale it down",
+            MAX_PICTURE_PIXELS >> 20
+        ));
+    }
+    let mut reader = reader()?;
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(MAX_PICTURE_BYTES);
+    reader.limits(limits);
+    let rgba = reader.decode().map_err(describe)?.into_rgba8();
     let (width, height) = (rgba.width() as usize, rgba.height() as usize);
     let gray =
         crate::preprocess::rgba_to_gray(rgba.as_raw(), width, height).map_err(|e| e.to_string())?;
