@@ -59,6 +59,31 @@ test('a damaged weights file is refused and predictions stay the same', async ()
   assert.equal(await page.locator('#prediction').textContent(), before);
 });
 
+test('a weights header describing a model its record cannot hold is refused at once', async () => {
+  // conv 1024/1024, dense 1024 (35.7 million parameters) over 258 bytes with a right checksum:
+  // the worker must refuse it from the header, without building the model.
+  const record = Buffer.alloc(258, 7);
+  let checksum = 0xcbf29ce484222325n;
+  for (const byte of record) checksum = ((checksum ^ BigInt(byte)) * 0x100000001b3n) & 0xffffffffffffffffn;
+  const header = Buffer.from('{"model":{"conv1_channels":1024,"conv2_channels":1024,"hidden":1024,' +
+    '"dropout":0.5,"batch_norm":false},"normalization":"UnitRange","dataset":"mnist","epochs":1,' +
+    `"test_accuracy":null,"precision":"f32","record_checksum":${checksum},"record_len":258}`);
+  const prefix = Buffer.alloc(12);
+  prefix.write('KNDL');
+  prefix.writeUInt32LE(1, 4);
+  prefix.writeUInt32LE(header.length, 8);
+  const before = await page.locator('#prediction').textContent();
+  const file = join(mkdtempSync(join(tmpdir(), 'kindling-weights-')), 'crafted.kndl');
+  writeFileSync(file, Buffer.concat([prefix, header, record]));
+  const started = Date.now();
+  await page.setInputFiles('#weights-file', file);
+  await page.waitForFunction(() => document.querySelector('#weights-error').textContent.length > 0);
+  assert.ok(Date.now() - started < 2000, `refused after ${Date.now() - started} ms`);
+  assert.match(await page.locator('#weights-error').textContent(),
+               /not loaded: the header describes a model of 35,674,122 parameters .* the record holds only 258 bytes.*unchanged/);
+  assert.equal(await page.locator('#prediction').textContent(), before);
+});
+
 test('out-of-range settings are refused next to the form', async () => {
   await page.fill('input[name=learning_rate]', '0');
   await page.click('#start');
