@@ -10,6 +10,7 @@ use burn::config::Config;
 
 use crate::data::{IMAGE_PIXELS, IMAGE_SIDE, NUM_CLASSES};
 use crate::random::SplitMix64;
+use crate::settings;
 
 /// The largest shift: a quarter of the image. More moves most digits out of the frame.
 pub const MAX_SHIFT: usize = 7;
@@ -21,20 +22,20 @@ pub const MAX_SHEAR_DEGREES: f64 = 45.0;
 pub struct AugmentConfig {
     /// Random shift by up to this many pixels each way: the image is padded and a 28×28
     /// window cropped at a random offset (0 turns it off).
-    #[config(default = 0)]
+    #[config(default = "settings::SHIFT.default_count()")]
     pub shift: usize,
     /// Mirror half the images left to right. Off by default: a flipped 2, 3, 4, 5, 7 or 9 is
     /// not that digit any more.
     #[config(default = false)]
     pub flip: bool,
     /// Rotation by up to this many degrees either way.
-    #[config(default = 0.0)]
+    #[config(default = "settings::ROTATION.default")]
     pub rotation: f64,
     /// Zoom by a factor in `[1 − scale, 1 + scale]`.
-    #[config(default = 0.0)]
+    #[config(default = "settings::SCALE.default")]
     pub scale: f64,
     /// Horizontal shear by up to this many degrees either way.
-    #[config(default = 0.0)]
+    #[config(default = "settings::SHEAR.default")]
     pub shear: f64,
     /// Mixup's α: each batch is blended with a shuffled copy of itself by a weight drawn from
     /// Beta(α, α), targets too. `None` turns it off.
@@ -44,35 +45,16 @@ pub struct AugmentConfig {
 impl AugmentConfig {
     /// Refuses settings that would destroy the images, with a sentence saying which.
     pub fn validate(&self) -> Result<(), String> {
-        if self.shift > MAX_SHIFT {
-            return Err(format!(
-                "shift must be at most {MAX_SHIFT} pixels, got {}",
-                self.shift
-            ));
+        settings::check_all(&[
+            (settings::SHIFT, self.shift as f64),
+            (settings::ROTATION, self.rotation),
+            (settings::SCALE, self.scale),
+            (settings::SHEAR, self.shear),
+        ])?;
+        match self.mixup {
+            Some(alpha) => settings::MIXUP.check(alpha),
+            None => Ok(()),
         }
-        if !(0.0..=180.0).contains(&self.rotation) {
-            return Err(format!(
-                "rotation must be between 0 and 180 degrees, got {}",
-                self.rotation
-            ));
-        }
-        if !(0.0..1.0).contains(&self.scale) {
-            return Err(format!("scale must be in [0, 1), got {}", self.scale));
-        }
-        if !(0.0..=MAX_SHEAR_DEGREES).contains(&self.shear) {
-            return Err(format!(
-                "shear must be between 0 and {MAX_SHEAR_DEGREES} degrees, got {}",
-                self.shear
-            ));
-        }
-        if let Some(alpha) = self.mixup {
-            if !(alpha > 0.0 && alpha <= 100.0) {
-                return Err(format!(
-                    "mixup alpha must be in (0, 100], got {alpha} (leave mixup out to turn it off)"
-                ));
-            }
-        }
-        Ok(())
     }
 
     /// True when some image transform (not mixup) is on.

@@ -4,12 +4,15 @@
 use burn::config::Config;
 
 use crate::augment::AugmentConfig;
+use crate::checkpoint::CheckpointError;
 use crate::data::Normalization;
 use crate::distill::DistillConfig;
 use crate::ledger::EarlyStopConfig;
 use crate::model::ModelConfig;
 use crate::optimizer::{OptimizerConfig, OptimizerKind, ScheduleConfig};
 use crate::precision::Compute;
+use crate::settings;
+use crate::weights::WeightsError;
 
 /// Everything that defines a training run. The defaults are the seed's Keras recipe.
 #[derive(Config, Debug, PartialEq)]
@@ -18,13 +21,13 @@ pub struct TrainingConfig {
     #[config(default = "ModelConfig::new()")]
     pub model: ModelConfig,
     /// Passes over the training set.
-    #[config(default = 10)]
+    #[config(default = "settings::EPOCHS.default_count()")]
     pub epochs: usize,
     /// Images per optimizer step.
-    #[config(default = 128)]
+    #[config(default = "settings::BATCH_SIZE.default_count()")]
     pub batch_size: usize,
     /// The optimizer's step size (at its peak, with a schedule).
-    #[config(default = 1e-3)]
+    #[config(default = "settings::LEARNING_RATE.default")]
     pub learning_rate: f64,
     /// How the weights are updated (default Adam, the seed's).
     #[config(default = "OptimizerConfig::new()")]
@@ -33,16 +36,16 @@ pub struct TrainingConfig {
     #[config(default = "ScheduleConfig::new()")]
     pub schedule: ScheduleConfig,
     /// L1 penalty: `l1 · Σ|w|` over the kernels (not the biases) is added to the loss.
-    #[config(default = 0.0)]
+    #[config(default = "settings::L1.default")]
     pub l1: f64,
     /// L2 penalty: `l2 · Σw²` over the kernels is added to the loss.
-    #[config(default = 0.0)]
+    #[config(default = "settings::L2.default")]
     pub l2: f64,
     /// How each training batch is transformed on the fly (default: not at all).
     #[config(default = "AugmentConfig::new()")]
     pub augment: AugmentConfig,
     /// Seeds the weight initialisation, dropout and the order of the data.
-    #[config(default = 42)]
+    #[config(default = "settings::SEED.default as u64")]
     pub seed: u64,
     /// Pixel scaling of the inputs.
     #[config(default = "Normalization::UnitRange")]
@@ -54,7 +57,7 @@ pub struct TrainingConfig {
     pub distill: Option<DistillConfig>,
     /// Test-set evaluations per epoch: more find the moment a target accuracy is reached
     /// sooner (each costs a forward pass over the test set).
-    #[config(default = 1)]
+    #[config(default = "settings::EVALS_PER_EPOCH.default_count()")]
     pub evaluations_per_epoch: usize,
     /// The arithmetic of a training step: f32, or mixed precision (f16 with f32 weights).
     #[config(default = "Compute::F32")]
@@ -65,25 +68,16 @@ impl TrainingConfig {
     /// Refuses settings that cannot train, with a sentence saying which and why.
     pub fn validate(&self) -> Result<(), TrainError> {
         let bad = |message: String| Err(TrainError::Config(message));
-        if self.epochs == 0 || self.epochs > 1000 {
-            return bad(format!(
-                "epochs must be between 1 and 1000, got {}",
-                self.epochs
-            ));
-        }
-        if self.batch_size == 0 || self.batch_size > 60_000 {
-            return bad(format!(
-                "batch size must be between 1 and 60000, got {}",
-                self.batch_size
-            ));
-        }
-        if !self.learning_rate.is_finite() || self.learning_rate <= 0.0 || self.learning_rate > 10.0
-        {
-            return bad(format!(
-                "learning rate must be a number in (0, 10], got {}",
-                self.learning_rate
-            ));
-        }
+        settings::check_all(&[
+            (settings::EPOCHS, self.epochs as f64),
+            (settings::BATCH_SIZE, self.batch_size as f64),
+            (settings::LEARNING_RATE, self.learning_rate),
+            (settings::SEED, self.seed as f64),
+            (settings::L1, self.l1),
+            (settings::L2, self.l2),
+            (settings::EVALS_PER_EPOCH, self.evaluations_per_epoch as f64),
+        ])
+        .map_err(TrainError::Config)?;
         if let Normalization::MeanStd { mean, std } = self.normalization {
             if !mean.is_finite() || !std.is_finite() || std <= 0.0 {
                 return bad(format!(
@@ -91,21 +85,10 @@ impl TrainingConfig {
                 ));
             }
         }
-        for (name, value) in [("L1 penalty", self.l1), ("L2 penalty", self.l2)] {
-            if !(0.0..=1.0).contains(&value) {
-                return bad(format!("{name} must be in [0, 1], got {value}"));
-            }
-        }
         self.optimizer.validate().map_err(TrainError::Config)?;
         self.schedule.validate().map_err(TrainError::Config)?;
         self.augment.validate().map_err(TrainError::Config)?;
         self.early_stop.validate().map_err(TrainError::Config)?;
-        if !(1..=20).contains(&self.evaluations_per_epoch) {
-            return bad(format!(
-                "evaluations per epoch must be between 1 and 20, got {}",
-                self.evaluations_per_epoch
-            ));
-        }
         (self.compute.validate(&self.model)).map_err(TrainError::Config)?;
         if let Some(distill) = &self.distill {
             distill.validate().map_err(TrainError::Config)?;
@@ -134,6 +117,10 @@ pub enum TrainError {
     },
     /// The device failed to run or read back a computation (e.g. a lost GPU).
     Device(String),
+    /// The weights a run was to start from were refused.
+    Weights(WeightsError),
+    /// A checkpoint was refused, does not fit the run, or could not be written.
+    Checkpoint(CheckpointError),
 }
 
 impl std::fmt::Display for TrainError {
@@ -146,6 +133,8 @@ impl std::fmt::Display for TrainError {
                 "training diverged at epoch {epoch}, step {step} (loss {loss}): try a lower learning rate"
             ),
             Self::Device(message) => write!(f, "the device failed: {message}"),
+            Self::Weights(e) => write!(f, "cannot start from these weights: {e}"),
+            Self::Checkpoint(e) => write!(f, "{e}"),
         }
     }
 }

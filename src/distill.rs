@@ -8,33 +8,26 @@ use burn::config::Config;
 use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::Tensor;
 
+use crate::settings;
+
 /// Knowledge distillation (Hinton, Vinyals and Dean, 2015): the student matches the teacher's
 /// probabilities softened by a temperature, as well as the labels.
 #[derive(Config, Debug, PartialEq)]
 pub struct DistillConfig {
     /// Softens both models' probabilities: logits are divided by it.
-    #[config(default = 4.0)]
+    #[config(default = "settings::TEMPERATURE.default")]
     pub temperature: f64,
     /// The teacher's share of the loss; the labels get the rest.
-    #[config(default = 0.9)]
+    #[config(default = "settings::ALPHA.default")]
     pub alpha: f64,
 }
 
 impl DistillConfig {
     pub fn validate(&self) -> Result<(), String> {
-        if !(self.temperature >= 1.0 && self.temperature <= 100.0) {
-            return Err(format!(
-                "distillation temperature must be in [1, 100], got {}",
-                self.temperature
-            ));
-        }
-        if !(0.0..=1.0).contains(&self.alpha) {
-            return Err(format!(
-                "distillation alpha must be in [0, 1], got {}",
-                self.alpha
-            ));
-        }
-        Ok(())
+        settings::check_all(&[
+            (settings::TEMPERATURE, self.temperature),
+            (settings::ALPHA, self.alpha),
+        ])
     }
 }
 

@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::settings;
+
 /// Joules in a watt-hour.
 const JOULES_PER_WH: f64 = 3600.0;
 
@@ -43,7 +45,7 @@ impl PowerPreset {
         Self::DesktopGpu,
     ];
 
-    pub fn watts(self) -> f64 {
+    pub const fn watts(self) -> f64 {
         match self {
             Self::LaptopCpu => 15.0,
             Self::DesktopCpu => 65.0,
@@ -87,19 +89,10 @@ impl EnergySettings {
 
     /// Refuses a power or intensity no device or grid has.
     pub fn validate(&self) -> Result<(), String> {
-        if !self.watts.is_finite() || self.watts <= 0.0 || self.watts > 10_000.0 {
-            return Err(format!(
-                "power must be a number of watts in (0, 10000], got {}",
-                self.watts
-            ));
-        }
-        if !self.grid_g_per_kwh.is_finite() || !(0.0..=2000.0).contains(&self.grid_g_per_kwh) {
-            return Err(format!(
-                "grid carbon intensity must be in [0, 2000] gCO₂e/kWh, got {}",
-                self.grid_g_per_kwh
-            ));
-        }
-        Ok(())
+        settings::check_all(&[
+            (settings::WATTS, self.watts),
+            (settings::GRID, self.grid_g_per_kwh),
+        ])
     }
 
     /// Energy and CO₂e of running `seconds` at this power on this grid.

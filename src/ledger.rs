@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::cost;
 use crate::energy::{EnergySettings, Estimate};
 use crate::model::ModelConfig;
+use crate::settings;
 
 /// The test accuracies whose first crossing each run reports, with their cost.
 pub const MILESTONES: [f32; 2] = [0.98, 0.99];
@@ -28,15 +29,11 @@ pub struct EarlyStopConfig {
 impl EarlyStopConfig {
     pub fn validate(&self) -> Result<(), String> {
         if let Some(target) = self.target {
-            if !(target > 0.0 && target <= 1.0) {
-                return Err(format!(
-                    "the accuracy to stop at must be in (0, 100] %, got {}",
-                    100.0 * target
-                ));
-            }
+            // The setting is in percent; the target a fraction.
+            settings::STOP_AT.check(f64::from(target) * 100.0)?;
         }
-        if self.patience == Some(0) {
-            return Err("patience must be at least 1 epoch".into());
+        if let Some(patience) = self.patience {
+            settings::PATIENCE.check(patience as f64)?;
         }
         if !(0.0..1.0).contains(&self.min_delta) {
             return Err(format!(
@@ -75,9 +72,10 @@ impl std::fmt::Display for StopReason {
 }
 
 /// Watches test accuracies epoch by epoch and says when to stop.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EarlyStopping {
     config: EarlyStopConfig,
+    #[serde(with = "unset_is_null")]
     best: f32,
     since_best: usize,
 }
@@ -153,10 +151,14 @@ pub struct CostReport {
     pub params: usize,
 }
 
-/// A run's running totals. The trainer keeps one; the caller says what time it is.
-#[derive(Clone, Debug)]
+/// A run's running totals. The trainer keeps one; the caller says what time it is. A checkpoint
+/// keeps it whole, so a continued run goes on counting where it stopped.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Ledger {
     train_flops_per_image: f64,
+    /// Distillation's teacher: its forward pass on each training image.
+    #[serde(default)]
+    teacher_flops_per_image: f64,
     forward_flops_per_image: f64,
     params: usize,
     epochs: usize,
@@ -173,6 +175,7 @@ impl Ledger {
     pub fn new(model: &ModelConfig, epochs: usize, early_stop: &EarlyStopConfig) -> Self {
         Ledger {
             train_flops_per_image: cost::train_flops(model),
+            teacher_flops_per_image: 0.0,
             forward_flops_per_image: cost::forward_flops(model),
             params: cost::params(model),
             epochs,
@@ -184,14 +187,22 @@ impl Ledger {
         }
     }
 
-    /// Distillation runs the teacher's forward pass on every training image too.
+    /// Distillation runs the teacher's forward pass on every training image too. Set, not
+    /// added: a run continued from a checkpoint is given its teacher again.
     pub fn add_teacher(&mut self, teacher: &ModelConfig) {
-        self.train_flops_per_image += cost::forward_flops(teacher);
+        self.teacher_flops_per_image = cost::forward_flops(teacher);
+    }
+
+    /// A continued run may be given more epochs than it was started with: what stopping early
+    /// saves is counted against the new length.
+    pub fn set_epochs(&mut self, epochs: usize) {
+        self.epochs = epochs;
     }
 
     /// FLOPs spent so far.
     pub fn flops(&self) -> f64 {
-        self.trained_images as f64 * self.train_flops_per_image
+        let per_image = self.train_flops_per_image + self.teacher_flops_per_image;
+        self.trained_images as f64 * per_image
             + self.evaluated_images as f64 * self.forward_flops_per_image
     }
 
@@ -265,5 +276,18 @@ impl Ledger {
             early_stop,
             params: self.params,
         }
+    }
+}
+
+/// JSON has no infinities: the best accuracy before any evaluation (−∞) is written as null.
+mod unset_is_null {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &f32, serializer: S) -> Result<S::Ok, S::Error> {
+        value.is_finite().then_some(*value).serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f32, D::Error> {
+        Ok(Option::<f32>::deserialize(deserializer)?.unwrap_or(f32::NEG_INFINITY))
     }
 }

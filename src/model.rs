@@ -18,21 +18,22 @@ use burn::tensor::{Device, Tensor};
 
 use crate::data::{IMAGE_SIDE, NUM_CLASSES};
 use crate::flex_kernels::{batch_norm, conv2d_pool2_relu};
+use crate::settings;
 
 /// Layer sizes of the CNN. The defaults are the seed model (121,930 parameters).
 #[derive(Config, Debug, PartialEq)]
 pub struct ModelConfig {
     /// Filters of the first 3×3 convolution.
-    #[config(default = 32)]
+    #[config(default = "settings::CONV1.default_count()")]
     pub conv1_channels: usize,
     /// Filters of the second 3×3 convolution.
-    #[config(default = 64)]
+    #[config(default = "settings::CONV2.default_count()")]
     pub conv2_channels: usize,
     /// Width of the hidden dense layer.
-    #[config(default = 64)]
+    #[config(default = "settings::HIDDEN.default_count()")]
     pub hidden: usize,
     /// Dropout probability before the classifier (0 turns it off).
-    #[config(default = 0.5)]
+    #[config(default = "settings::DROPOUT.default")]
     pub dropout: f64,
     /// BatchNorm after each convolution block (the model variant; weights record it).
     #[config(default = false)]
@@ -64,19 +65,12 @@ impl ModelConfig {
 
     /// Checks the sizes before anything is allocated, so a bad config is an error, not a panic.
     pub fn validate(&self) -> Result<(), String> {
-        for (name, value) in [
-            ("conv1_channels", self.conv1_channels),
-            ("conv2_channels", self.conv2_channels),
-            ("hidden", self.hidden),
-        ] {
-            if value == 0 || value > 4096 {
-                return Err(format!("{name} must be between 1 and 4096, got {value}"));
-            }
-        }
-        if !(0.0..1.0).contains(&self.dropout) {
-            return Err(format!("dropout must be in [0, 1), got {}", self.dropout));
-        }
-        Ok(())
+        settings::check_all(&[
+            (settings::CONV1, self.conv1_channels as f64),
+            (settings::CONV2, self.conv2_channels as f64),
+            (settings::HIDDEN, self.hidden as f64),
+            (settings::DROPOUT, self.dropout),
+        ])
     }
 
     /// True when both have the same weights, so one's weights file fits the other: the same

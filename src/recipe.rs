@@ -4,9 +4,13 @@
 use serde::{Deserialize, Serialize};
 
 use crate::distill::DistillConfig;
+use crate::energy::EnergySettings;
 use crate::model::ModelConfig;
 use crate::optimizer::{OptimizerKind, ScheduleKind};
 use crate::precision::Compute;
+#[cfg(feature = "native")]
+use crate::settings::parser;
+use crate::settings::*;
 use crate::training::TrainingConfig;
 
 /// Learning rate, optimizer, schedule, regularization, model variant and augmentation. `None`
@@ -18,96 +22,69 @@ pub struct RecipeSettings {
     /// Update rule [default: adam].
     #[cfg_attr(feature = "native", arg(long, value_enum))]
     pub optimizer: Option<OptimizerKind>,
-    /// Learning rate [default: Keras's for the optimizer: 0.01 for sgd, momentum and nesterov,
-    /// 0.001 for the others; 0.1 for gd].
-    #[cfg_attr(feature = "native", arg(long = "lr"))]
+    #[cfg_attr(feature = "native", arg(long = LEARNING_RATE.flag, value_parser = parser::<f64>(LEARNING_RATE), help = LEARNING_RATE.help_line()))]
     pub learning_rate: Option<f64>,
-    /// Momentum and nesterov: fraction of the previous step kept [default: 0.9].
-    #[cfg_attr(feature = "native", arg(long))]
+    #[cfg_attr(feature = "native", arg(long = MOMENTUM.flag, value_parser = parser::<f64>(MOMENTUM), help = MOMENTUM.help_line()))]
     pub momentum: Option<f64>,
-    /// RMSprop: decay of the mean squared gradient [default: 0.9].
-    #[cfg_attr(feature = "native", arg(long))]
+    #[cfg_attr(feature = "native", arg(long = RHO.flag, value_parser = parser::<f64>(RHO), help = RHO.help_line()))]
     pub rho: Option<f64>,
-    /// Adam, AdamW: decay of the mean gradient [default: 0.9].
-    #[cfg_attr(feature = "native", arg(long))]
+    #[cfg_attr(feature = "native", arg(long = BETA1.flag, value_parser = parser::<f64>(BETA1), help = BETA1.help_line()))]
     pub beta1: Option<f64>,
-    /// Adam, AdamW: decay of the mean squared gradient [default: 0.999].
-    #[cfg_attr(feature = "native", arg(long))]
+    #[cfg_attr(feature = "native", arg(long = BETA2.flag, value_parser = parser::<f64>(BETA2), help = BETA2.help_line()))]
     pub beta2: Option<f64>,
-    /// RMSprop, Adam, AdamW: keeps the denominator above zero [default: 1e-7].
-    #[cfg_attr(feature = "native", arg(long))]
+    #[cfg_attr(feature = "native", arg(long = EPSILON.flag, value_parser = parser::<f64>(EPSILON), help = EPSILON.help_line()))]
     pub epsilon: Option<f64>,
-    /// Weight decay [default: 0.004 for adamw, else 0].
-    #[cfg_attr(feature = "native", arg(long))]
+    #[cfg_attr(feature = "native", arg(long = WEIGHT_DECAY.flag, value_parser = parser::<f64>(WEIGHT_DECAY), help = WEIGHT_DECAY.help_line()))]
     pub weight_decay: Option<f64>,
     /// Learning-rate schedule [default: constant].
     #[cfg_attr(feature = "native", arg(long, value_enum))]
     pub schedule: Option<ScheduleKind>,
-    /// Step schedule: epochs between two decays [default: 3].
-    #[cfg_attr(feature = "native", arg(long))]
+    #[cfg_attr(feature = "native", arg(long = DECAY_EVERY.flag, value_parser = parser::<usize>(DECAY_EVERY), help = DECAY_EVERY.help_line()))]
     pub decay_every: Option<usize>,
-    /// Step schedule: factor applied at each decay [default: 0.5].
-    #[cfg_attr(feature = "native", arg(long))]
+    #[cfg_attr(feature = "native", arg(long = DECAY_FACTOR.flag, value_parser = parser::<f64>(DECAY_FACTOR), help = DECAY_FACTOR.help_line()))]
     pub decay_factor: Option<f64>,
-    /// Cosine schedule: epochs of linear warm-up [default: 0].
-    #[cfg_attr(feature = "native", arg(long))]
+    #[cfg_attr(feature = "native", arg(long = WARMUP.flag, value_parser = parser::<f64>(WARMUP), help = WARMUP.help_line()))]
     pub warmup: Option<f64>,
-    /// L1 penalty on the weights, added to the loss [default: 0].
-    #[cfg_attr(feature = "native", arg(long))]
+    #[cfg_attr(feature = "native", arg(long = L1.flag, value_parser = parser::<f64>(L1), help = L1.help_line()))]
     pub l1: Option<f64>,
-    /// L2 penalty on the weights, added to the loss [default: 0].
-    #[cfg_attr(feature = "native", arg(long))]
+    #[cfg_attr(feature = "native", arg(long = L2.flag, value_parser = parser::<f64>(L2), help = L2.help_line()))]
     pub l2: Option<f64>,
-    /// Dropout before the classifier; 0 turns it off [default: 0.5].
-    #[cfg_attr(feature = "native", arg(long))]
+    #[cfg_attr(feature = "native", arg(long = DROPOUT.flag, value_parser = parser::<f64>(DROPOUT), help = DROPOUT.help_line()))]
     pub dropout: Option<f64>,
     /// Add BatchNorm after each convolution block (a different model: its weights say so).
     #[cfg_attr(feature = "native", arg(long))]
     pub batch_norm: bool,
-    /// Augmentation: shift each image by up to N pixels (pad and crop) [default: 0].
-    #[cfg_attr(feature = "native", arg(long, value_name = "PIXELS"))]
+    #[cfg_attr(feature = "native", arg(long = SHIFT.flag, value_parser = parser::<usize>(SHIFT), help = SHIFT.help_line()))]
     pub shift: Option<usize>,
     /// Augmentation: mirror half the images (changes what some digits mean).
     #[cfg_attr(feature = "native", arg(long))]
     pub flip: bool,
-    /// Augmentation: rotate by up to this many degrees either way [default: 0].
-    #[cfg_attr(feature = "native", arg(long, value_name = "DEGREES"))]
+    #[cfg_attr(feature = "native", arg(long = ROTATION.flag, value_parser = parser::<f64>(ROTATION), help = ROTATION.help_line()))]
     pub rotation: Option<f64>,
-    /// Augmentation: zoom by a factor in [1 − scale, 1 + scale] [default: 0].
-    #[cfg_attr(feature = "native", arg(long))]
+    #[cfg_attr(feature = "native", arg(long = SCALE.flag, value_parser = parser::<f64>(SCALE), help = SCALE.help_line()))]
     pub scale: Option<f64>,
-    /// Augmentation: shear by up to this many degrees either way [default: 0].
-    #[cfg_attr(feature = "native", arg(long, value_name = "DEGREES"))]
+    #[cfg_attr(feature = "native", arg(long = SHEAR.flag, value_parser = parser::<f64>(SHEAR), help = SHEAR.help_line()))]
     pub shear: Option<f64>,
-    /// Augmentation: mixup with this Beta(α, α) parameter [default: off].
-    #[cfg_attr(feature = "native", arg(long, value_name = "ALPHA"))]
+    #[cfg_attr(feature = "native", arg(long = MIXUP.flag, value_parser = parser::<f64>(MIXUP), help = MIXUP.help_line()))]
     pub mixup: Option<f64>,
-    /// Early stopping: end the run once the test accuracy reaches this many percent.
-    #[cfg_attr(feature = "native", arg(long, value_name = "PERCENT"))]
+    #[cfg_attr(feature = "native", arg(long = STOP_AT.flag, value_parser = parser::<f64>(STOP_AT), help = STOP_AT.help_line()))]
     pub stop_at: Option<f64>,
-    /// Test-set evaluations per epoch, to catch a target accuracy sooner [default: 1].
-    #[cfg_attr(feature = "native", arg(long, value_name = "N"))]
+    #[cfg_attr(feature = "native", arg(long = EVALS_PER_EPOCH.flag, value_parser = parser::<usize>(EVALS_PER_EPOCH), help = EVALS_PER_EPOCH.help_line()))]
     pub evals_per_epoch: Option<usize>,
-    /// Early stopping: end the run after this many evaluations without a gain of 0.1 point.
-    #[cfg_attr(feature = "native", arg(long, value_name = "EPOCHS"))]
+    #[cfg_attr(feature = "native", arg(long = PATIENCE.flag, value_parser = parser::<usize>(PATIENCE), help = PATIENCE.help_line()))]
     pub patience: Option<usize>,
     /// The small student model: conv 8/16, dense 16, no dropout (7,834 parameters).
     #[cfg_attr(feature = "native", arg(long))]
     pub student: bool,
-    /// Filters of the first convolution [default: 32; student 8].
-    #[cfg_attr(feature = "native", arg(long))]
+    #[cfg_attr(feature = "native", arg(long = CONV1.flag, value_parser = parser::<usize>(CONV1), help = CONV1.help_line()))]
     pub conv1: Option<usize>,
-    /// Filters of the second convolution [default: 64; student 16].
-    #[cfg_attr(feature = "native", arg(long))]
+    #[cfg_attr(feature = "native", arg(long = CONV2.flag, value_parser = parser::<usize>(CONV2), help = CONV2.help_line()))]
     pub conv2: Option<usize>,
-    /// Width of the hidden dense layer [default: 64; student 16].
-    #[cfg_attr(feature = "native", arg(long))]
+    #[cfg_attr(feature = "native", arg(long = HIDDEN.flag, value_parser = parser::<usize>(HIDDEN), help = HIDDEN.help_line()))]
     pub hidden: Option<usize>,
-    /// Distillation: temperature that softens the teacher's and student's outputs [default: 4].
-    #[cfg_attr(feature = "native", arg(long))]
+    #[cfg_attr(feature = "native", arg(long = TEMPERATURE.flag, value_parser = parser::<f64>(TEMPERATURE), help = TEMPERATURE.help_line()))]
     pub temperature: Option<f64>,
-    /// Distillation: the teacher's share of the loss, the labels getting the rest [default: 0.9].
-    #[cfg_attr(feature = "native", arg(long))]
+    #[cfg_attr(feature = "native", arg(long = ALPHA.flag, value_parser = parser::<f64>(ALPHA), help = ALPHA.help_line()))]
     pub alpha: Option<f64>,
     /// Arithmetic of the training steps: f32, or f16 with f32 weights (mixed precision)
     /// [default: f32].
@@ -183,6 +160,57 @@ impl RecipeSettings {
             temperature: self.temperature.unwrap_or(defaults.temperature),
             alpha: self.alpha.unwrap_or(defaults.alpha),
         }
+    }
+}
+
+/// A whole run's settings as the page's form and the command line give them: the basics, the
+/// recipe and the energy assumptions. Each number left out takes its default (`settings`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+#[cfg_attr(feature = "native", derive(clap::Args))]
+pub struct RunSettings {
+    #[cfg_attr(feature = "native", arg(long = EPOCHS.flag, value_parser = parser::<usize>(EPOCHS), help = EPOCHS.help_line()))]
+    pub epochs: Option<usize>,
+    #[cfg_attr(feature = "native", arg(long = BATCH_SIZE.flag, value_parser = parser::<usize>(BATCH_SIZE), help = BATCH_SIZE.help_line()))]
+    pub batch_size: Option<usize>,
+    #[cfg_attr(feature = "native", arg(long = SEED.flag, value_parser = parser::<u64>(SEED), help = SEED.help_line()))]
+    pub seed: Option<u64>,
+    #[cfg_attr(feature = "native", arg(long = LIMIT.flag, value_parser = parser::<usize>(LIMIT), help = LIMIT.help_line()))]
+    pub limit: Option<usize>,
+    #[serde(flatten)]
+    #[cfg_attr(feature = "native", command(flatten))]
+    pub recipe: RecipeSettings,
+    /// The assumptions behind the run's energy estimate (default: a desktop CPU); the command
+    /// line builds them from `--power`, `--watts` and `--grid`.
+    #[cfg_attr(feature = "native", arg(skip))]
+    pub energy: Option<EnergySettings>,
+}
+
+impl RunSettings {
+    /// `base` (the seed's recipe, or a preset's) with every setting given here.
+    pub fn apply(&self, base: TrainingConfig) -> TrainingConfig {
+        let mut config = self.recipe.apply(base);
+        config.epochs = self.epochs.unwrap_or(config.epochs);
+        config.batch_size = self.batch_size.unwrap_or(config.batch_size);
+        config.seed = self.seed.unwrap_or(config.seed);
+        config
+    }
+
+    /// The run these settings describe, from the seed's recipe.
+    pub fn config(&self) -> TrainingConfig {
+        self.apply(TrainingConfig::new())
+    }
+
+    /// Refuses what cannot run, with the sentence of the first setting at fault: the same
+    /// checks, in the same words, for the page and the command line.
+    pub fn validate(&self, config: &TrainingConfig) -> Result<(), String> {
+        if let Some(limit) = self.limit {
+            LIMIT.check(limit as f64)?;
+        }
+        if let Some(energy) = &self.energy {
+            energy.validate()?;
+        }
+        config.validate().map_err(|e| e.to_string())
     }
 }
 

@@ -3,6 +3,7 @@ import { LossChart } from './chart.js';
 import { DrawingPad } from './pad.js';
 import { clearCheckpoint, loadCheckpoint, saveCheckpoint } from './store.js';
 import { RunList } from './runs.js';
+import init, { checkRun, checkSetting, settingsSchema } from './pkg/cpu/kindling.js';
 import { describePrecision, efficiencySettings, setEnergyPresets, showCard, showCompression, showCost,
          showEfficiencyFields } from './cost.js';
 
@@ -13,71 +14,62 @@ const chart = new LossChart($('chart'));
 const pad = new DrawingPad($('pad'), () => requestPrediction());
 
 // ---- settings -------------------------------------------------------------------------------
-// Each field's range, with the message shown beside the form when a value is outside it.
-const LIMITS = {
-  epochs: { min: 1, max: 100, integer: true },
-  batch_size: { min: 1, max: 4096, integer: true },
-  learning_rate: { min: 1e-6, max: 1 },
-  seed: { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true },
-  limit: { min: 1, max: 60000, integer: true },
-  momentum: { min: 0, max: 0.999 },
-  rho: { min: 0, max: 0.999 },
-  beta1: { min: 0, max: 0.999 },
-  beta2: { min: 0, max: 0.99999 },
-  epsilon: { min: 1e-12, max: 1 },
-  weight_decay: { min: 0, max: 1 },
-  decay_every: { min: 1, max: 1000, integer: true },
-  decay_factor: { min: 0.001, max: 1 },
-  warmup: { min: 0, max: 100 },
-  l1: { min: 0, max: 1 },
-  l2: { min: 0, max: 1 },
-  dropout: { min: 0, max: 0.99 },
-  shift: { min: 0, max: 7, integer: true },
-  rotation: { min: 0, max: 180 },
-  scale: { min: 0, max: 0.99 },
-  shear: { min: 0, max: 45 },
-  mixup: { min: 0.01, max: 100, when: (form) => form.elements.mixup_on.checked },
-  watts: { min: 0.1, max: 10000 },
-  grid: { min: 0, max: 2000 },
-  stop_at: { min: 1, max: 100, when: (form) => form.elements.stop_on.checked },
-  patience: { min: 1, max: 100, integer: true, when: (form) => form.elements.patience_on.checked },
-  temperature: { min: 1, max: 100, when: (form) => form.elements.distill.checked },
-  alpha: { min: 0, max: 1, when: (form) => form.elements.distill.checked },
-};
+// Every number's default, range and the sentence that refuses it come from Rust (the CPU bundle's
+// `settingsSchema` and `checkSetting`): the form only shows them.
+let schema = null;   // {settings: [{name, label, help, integer, default, optional, …}], optimizers, choices}
 const CHECKBOXES = ['batch_norm', 'flip', 'mixup_on', 'stop_on', 'patience_on', 'student', 'distill', 'compute_f16'];
-// Keras's learning rate and weight decay for each optimizer, set when the optimizer changes.
-const OPTIMIZER_DEFAULTS = {
-  gd: { learning_rate: 0.1, weight_decay: 0 }, sgd: { learning_rate: 0.01, weight_decay: 0 },
-  momentum: { learning_rate: 0.01, weight_decay: 0 }, nesterov: { learning_rate: 0.01, weight_decay: 0 },
-  rmsprop: { learning_rate: 0.001, weight_decay: 0 }, adam: { learning_rate: 0.001, weight_decay: 0 },
-  adamw: { learning_rate: 0.001, weight_decay: 0.004 },
-};
 const RECIPE_NOTES = {
   gd: 'Gradient descent updates the weights once per epoch, with the gradient of the whole training set: few, slow steps.',
   adamw: 'AdamW shrinks the weights by learning rate × weight decay at every step, apart from the gradient.',
 };
 
+// The form's number fields take their defaults from Rust, and each gets a place for its sentence.
+function setUpForm(described) {
+  schema = described;
+  const form = $('settings');
+  for (const setting of schema.settings) {
+    const input = form.elements[setting.name];
+    if (!input) continue;   // a command-line-only setting (test images, layer sizes)
+    input.defaultValue = input.value = String(setting.default);
+    input.step = setting.integer ? '1' : 'any';
+    input.title = setting.help;
+    const why = Object.assign(document.createElement('small'), { className: 'why' });
+    why.dataset.for = setting.name;
+    input.after(why);
+  }
+  for (const [name, value] of Object.entries(schema.choices)) {
+    form.elements[name].value = value;
+    for (const option of form.elements[name].options) option.defaultSelected = option.value === value;
+  }
+  showRecipeFields();
+  readSettings();
+}
+
+// The form's settings, or null with each refusal shown beside its field and above the buttons.
 function readSettings() {
+  if (!schema) return null;
   const form = $('settings');
   const settings = {};
   const problems = [];
-  for (const [name, { min, max, integer, when }] of Object.entries(LIMITS)) {
+  for (const { name } of schema.settings) {
     const input = form.elements[name];
-    if (when && !when(form)) { input.classList.remove('invalid'); settings[name] = null; continue; }
-    const value = Number(input.value);
-    const ok = input.value.trim() !== '' && Number.isFinite(value) && value >= min && value <= max
-      && (!integer || Number.isInteger(value));
-    input.classList.toggle('invalid', !ok);
-    if (!ok) {
-      const label = input.parentElement.firstChild.textContent.trim();
-      problems.push(`${label} must be ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}`);
-    }
-    settings[name] = value;
+    if (!input) continue;
+    const off = input.dataset.when && !form.elements[input.dataset.when].checked;
+    const why = off ? '' : checkSetting(name, input.value);
+    input.classList.toggle('invalid', why !== '');
+    form.querySelector(`.why[data-for=${name}]`).textContent = why;
+    if (why) problems.push(why);
+    settings[name] = off ? null : Number(input.value);
   }
-  $('settings-error').textContent = problems.join('; ');
   for (const name of ['backend', 'optimizer', 'schedule', 'power']) settings[name] = form.elements[name].value;
   for (const name of CHECKBOXES) settings[name] = form.elements[name].checked;
-  return problems.length ? null : efficiencySettings(form, settings);
+  if (problems.length) {
+    $('settings-error').textContent = problems.join('; ');
+    return null;
+  }
+  const ready = efficiencySettings(form, settings);
+  $('settings-error').textContent = checkRun(JSON.stringify(ready));   // what no one field shows
+  return $('settings-error').textContent ? null : ready;
 }
 $('settings').addEventListener('input', readSettings);
 
@@ -119,14 +111,15 @@ function showRecipeFields() {
 $('efficiency').addEventListener('change', showRecipeFields);
 describePrecision();
 $('settings').elements.optimizer.addEventListener('change', ({ target }) => {
-  for (const [name, value] of Object.entries(OPTIMIZER_DEFAULTS[target.value])) {
-    $('settings').elements[name].value = value;
-  }
+  const defaults = schema.optimizers.find((o) => o.name === target.value);
+  for (const name of ['learning_rate', 'weight_decay']) $('settings').elements[name].value = defaults[name];
   showRecipeFields();
   readSettings();
 });
 $('settings').elements.schedule.addEventListener('change', showRecipeFields);
 showRecipeFields();
+init().then(() => setUpForm(JSON.parse(settingsSchema())))
+  .catch((e) => { $('settings-error').textContent = `The settings could not be checked: ${e.message ?? e}`; });
 
 // ---- augmentation preview -------------------------------------------------------------------
 // The same training images, augmented as the form says, redrawn shortly after each change.

@@ -4,10 +4,10 @@
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use super::{js_error, json, RunSettings};
+use super::{js_error, json};
 use crate::data::{Dataset, Normalization, IMAGE_PIXELS, NUM_CLASSES};
 use crate::random::SplitMix64;
-use crate::recipe::Preset;
+use crate::recipe::{Preset, RunSettings};
 use crate::runs::{RunFacts, RunRecord};
 
 /// A preset's settings ("seed" or "best") as JSON named like the form's fields; the ones it

@@ -31,8 +31,8 @@ test('impossible power and grid intensity are refused next to the form', async (
   await page.fill('input[name=grid]', '');
   await page.click('#start');
   const message = await text('#settings-error');
-  assert.match(message, /Watts must be a number from 0.1 to 10000/);
-  assert.match(message, /Grid \(gCO₂e\/kWh\) must be a number from 0 to 2000/);
+  assert.match(message, /power \(W\) must be a number in \(0, 10000\], got -5/);
+  assert.match(message, /grid carbon intensity \(gCO₂e\/kWh\) must be a number from 0 to 2000, got nothing/);
   assert.ok(await page.locator('#pause').isDisabled(), 'training did not start');
   await page.selectOption('select[name=power]', 'laptop-cpu');
   assert.equal(await page.locator('input[name=watts]').inputValue(), '15', 'a preset fills in its watts');

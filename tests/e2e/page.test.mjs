@@ -87,7 +87,7 @@ test('a weights header describing a model its record cannot hold is refused at o
 test('out-of-range settings are refused next to the form', async () => {
   await page.fill('input[name=learning_rate]', '0');
   await page.click('#start');
-  assert.match(await page.locator('#settings-error').textContent(), /Learning rate must be/);
+  assert.match(await page.locator('#settings-error').textContent(), /learning rate must be a number in \(0, 10\], got 0/);
   assert.ok(await page.locator('#pause').isDisabled(), 'training did not start');
   await page.fill('input[name=learning_rate]', '0.001');
   assert.equal(await page.locator('#settings-error').textContent(), '');

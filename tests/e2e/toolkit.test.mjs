@@ -50,8 +50,8 @@ test('out-of-range augmentation is refused next to the form', async () => {
   await page.fill('input[name=mixup]', '0');
   await page.click('#start');
   const message = await page.locator('#settings-error').textContent();
-  assert.match(message, /Rotation \(± degrees\) must be a number from 0 to 180/);
-  assert.match(message, /Mixup α must be a number from 0.01 to 100/);
+  assert.match(message, /rotation \(degrees\) must be a number from 0 to 180, got 200/);
+  assert.match(message, /mixup α must be a number in \(0, 100\], got 0/);
   assert.ok(await page.locator('#pause').isDisabled(), 'training did not start');
 });
 
