@@ -16,7 +16,7 @@ use crate::data::{Dataset, Normalization, IMAGE_PIXELS};
 use crate::flex_kernels::{conv2d_pool2_relu, conv2d_valid, max_pool2_relu};
 use crate::model::ModelConfig;
 use crate::random::SplitMix64;
-use crate::training::{evaluate, TrainError, Trainer, TrainingConfig};
+use crate::training::{evaluate, Start, TrainError, Trainer, TrainingConfig};
 use crate::{cost, inference};
 
 /// What `kindling bench` measured.
@@ -55,7 +55,7 @@ pub fn measure(
 ) -> Result<BenchReport, TrainError> {
     let device = Device::flex();
     let config = TrainingConfig::new();
-    let mut trainer = Trainer::new(config.clone(), train, &device)?;
+    let mut trainer = Trainer::open(config.clone(), train, &device, Start::Fresh)?;
     for _ in 0..warmup {
         block_on(trainer.step())?;
     }
@@ -131,7 +131,7 @@ pub fn best_preset_step(train: Dataset, steps: usize) -> Result<f64, TrainError>
     let config = crate::recipe::Preset::Best
         .settings()
         .apply(TrainingConfig::new());
-    let mut trainer = Trainer::new(config, train, &Device::flex())?;
+    let mut trainer = Trainer::open(config, train, &Device::flex(), Start::Fresh)?;
     for _ in 0..3 {
         block_on(trainer.step())?;
     }

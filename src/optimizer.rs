@@ -8,6 +8,9 @@ use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, RmsPropConfig, SgdConfig};
 use serde::{Deserialize, Serialize};
 
+use crate::optimizer_state::Portable;
+use crate::settings;
+
 /// The update rules of the original text, from plain gradient descent to AdamW.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "native", derive(clap::ValueEnum))]
@@ -31,6 +34,16 @@ pub enum OptimizerKind {
 }
 
 impl OptimizerKind {
+    pub const ALL: [OptimizerKind; 7] = [
+        Self::Gd,
+        Self::Sgd,
+        Self::Momentum,
+        Self::Nesterov,
+        Self::Rmsprop,
+        Self::Adam,
+        Self::Adamw,
+    ];
+
     /// Keras's default learning rate for this optimizer; for gradient descent, which Keras
     /// lacks and which takes one step an epoch, a larger one.
     pub fn default_learning_rate(self) -> f64 {
@@ -56,57 +69,48 @@ pub struct OptimizerConfig {
     #[config(default = "OptimizerKind::Adam")]
     pub kind: OptimizerKind,
     /// Momentum and Nesterov: the fraction of the previous step kept.
-    #[config(default = 0.9)]
+    #[config(default = "settings::MOMENTUM.default")]
     pub momentum: f64,
     /// RMSprop: decay of the running mean of squared gradients (Keras's `rho`).
-    #[config(default = 0.9)]
+    #[config(default = "settings::RHO.default")]
     pub rho: f64,
     /// Adam and AdamW: decay of the running mean of gradients.
-    #[config(default = 0.9)]
+    #[config(default = "settings::BETA1.default")]
     pub beta1: f64,
     /// Adam and AdamW: decay of the running mean of squared gradients.
-    #[config(default = 0.999)]
+    #[config(default = "settings::BETA2.default")]
     pub beta2: f64,
     /// RMSprop, Adam and AdamW: added to the denominator so it is never zero.
-    #[config(default = 1e-7)]
+    #[config(default = "settings::EPSILON.default")]
     pub epsilon: f64,
     /// Weight decay: AdamW's decoupled decay (Keras's default 0.004), or for the others a
     /// decay added to the gradient (`g + decay·w`, an L2 penalty in disguise). 0 turns it off.
-    #[config(default = 0.0)]
+    #[config(default = "settings::WEIGHT_DECAY.default")]
     pub weight_decay: f64,
 }
 
 impl OptimizerConfig {
     /// Refuses settings outside their ranges, with a sentence saying which.
     pub fn validate(&self) -> Result<(), String> {
-        let fraction = |name: &str, value: f64| match (0.0..1.0).contains(&value) {
-            true => Ok(()),
-            false => Err(format!("{name} must be in [0, 1), got {value}")),
-        };
-        fraction("momentum", self.momentum)?;
-        fraction("rho", self.rho)?;
-        fraction("beta1", self.beta1)?;
-        fraction("beta2", self.beta2)?;
-        if !(self.epsilon > 0.0 && self.epsilon <= 1.0) {
-            return Err(format!("epsilon must be in (0, 1], got {}", self.epsilon));
-        }
-        if !(0.0..=1.0).contains(&self.weight_decay) {
-            return Err(format!(
-                "weight decay must be in [0, 1], got {}",
-                self.weight_decay
-            ));
-        }
-        Ok(())
+        settings::check_all(&[
+            (settings::MOMENTUM, self.momentum),
+            (settings::RHO, self.rho),
+            (settings::BETA1, self.beta1),
+            (settings::BETA2, self.beta2),
+            (settings::EPSILON, self.epsilon),
+            (settings::WEIGHT_DECAY, self.weight_decay),
+        ])
     }
 
-    /// burn's optimizer for these settings.
+    /// burn's optimizer for these settings, its state readable on any device (a checkpoint
+    /// reads it back: `optimizer_state`).
     pub fn init(&self) -> ModuleOptimizer {
         let decay =
             (self.weight_decay > 0.0).then(|| WeightDecayConfig::new(self.weight_decay as f32));
         let (beta1, beta2, epsilon) = (self.beta1 as f32, self.beta2 as f32, self.epsilon as f32);
         match self.kind {
             OptimizerKind::Gd | OptimizerKind::Sgd => {
-                SgdConfig::new().with_weight_decay(decay).init()
+                Portable(SgdConfig::new().with_weight_decay(decay).build()).into()
             }
             OptimizerKind::Momentum | OptimizerKind::Nesterov => {
                 // No dampening: the gradient enters the velocity whole, as in Keras.
@@ -114,38 +118,44 @@ impl OptimizerConfig {
                     .with_momentum(self.momentum)
                     .with_dampening(0.0)
                     .with_nesterov(self.kind == OptimizerKind::Nesterov);
-                SgdConfig::new()
+                let sgd = SgdConfig::new()
                     .with_momentum(Some(momentum))
-                    .with_weight_decay(decay)
-                    .init()
+                    .with_weight_decay(decay);
+                Portable(sgd.build()).into()
             }
-            OptimizerKind::Rmsprop => RmsPropConfig::new()
-                .with_alpha(self.rho as f32)
-                .with_momentum(0.0)
-                .with_epsilon(epsilon)
-                .with_weight_decay(decay)
-                .init(),
+            OptimizerKind::Rmsprop => {
+                let rmsprop = RmsPropConfig::new()
+                    .with_alpha(self.rho as f32)
+                    .with_momentum(0.0)
+                    .with_epsilon(epsilon)
+                    .with_weight_decay(decay);
+                Portable(rmsprop.build()).into()
+            }
             // On WebGPU, one kernel per tensor instead of burn's ~13 ops (`gpu_kernels::adam`).
             #[cfg(feature = "webgpu")]
             OptimizerKind::Adam if decay.is_none() => {
-                ModuleOptimizer::from(crate::gpu_kernels::FusedAdam {
+                ModuleOptimizer::from(Portable(crate::gpu_kernels::FusedAdam {
                     beta_1: beta1,
                     beta_2: beta2,
                     epsilon,
-                })
+                }))
             }
-            OptimizerKind::Adam => AdamConfig::new()
-                .with_beta_1(beta1)
-                .with_beta_2(beta2)
-                .with_epsilon(epsilon)
-                .with_weight_decay(decay)
-                .init(),
-            OptimizerKind::Adamw => AdamWConfig::new()
-                .with_beta_1(beta1)
-                .with_beta_2(beta2)
-                .with_epsilon(epsilon)
-                .with_weight_decay(self.weight_decay as f32)
-                .init(),
+            OptimizerKind::Adam => {
+                let adam = AdamConfig::new()
+                    .with_beta_1(beta1)
+                    .with_beta_2(beta2)
+                    .with_epsilon(epsilon)
+                    .with_weight_decay(decay);
+                Portable(adam.build()).into()
+            }
+            OptimizerKind::Adamw => {
+                let adamw = AdamWConfig::new()
+                    .with_beta_1(beta1)
+                    .with_beta_2(beta2)
+                    .with_epsilon(epsilon)
+                    .with_weight_decay(self.weight_decay as f32);
+                Portable(adamw.build()).into()
+            }
         }
     }
 }
@@ -169,34 +179,23 @@ pub struct ScheduleConfig {
     #[config(default = "ScheduleKind::Constant")]
     pub kind: ScheduleKind,
     /// Step decay: epochs between two decays.
-    #[config(default = 3)]
+    #[config(default = "settings::DECAY_EVERY.default_count()")]
     pub every_epochs: usize,
     /// Step decay: what the rate is multiplied by at each decay.
-    #[config(default = 0.5)]
+    #[config(default = "settings::DECAY_FACTOR.default")]
     pub factor: f64,
     /// Cosine: epochs of linear warm-up (may be fractional; 0 for none).
-    #[config(default = 0.0)]
+    #[config(default = "settings::WARMUP.default")]
     pub warmup_epochs: f64,
 }
 
 impl ScheduleConfig {
     pub fn validate(&self) -> Result<(), String> {
-        if self.every_epochs == 0 {
-            return Err("step decay needs every_epochs ≥ 1".into());
-        }
-        if !(self.factor > 0.0 && self.factor <= 1.0) {
-            return Err(format!(
-                "decay factor must be in (0, 1], got {}",
-                self.factor
-            ));
-        }
-        if !(0.0..=1000.0).contains(&self.warmup_epochs) {
-            return Err(format!(
-                "warm-up must be between 0 and 1000 epochs, got {}",
-                self.warmup_epochs
-            ));
-        }
-        Ok(())
+        settings::check_all(&[
+            (settings::DECAY_EVERY, self.every_epochs as f64),
+            (settings::DECAY_FACTOR, self.factor),
+            (settings::WARMUP, self.warmup_epochs),
+        ])
     }
 
     /// The rate for 0-based `step` of a run of `total` steps, `per_epoch` a epoch, from `base`.

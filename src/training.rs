@@ -1,5 +1,8 @@
 //! The training loop native and web share: one step at a time, so the browser can yield between
 //! steps, and an evaluation after each epoch. It knows no I/O and no UI: it reports events.
+//! A run is opened, fresh or continued, and checkpointed in `open`.
+
+mod open;
 
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
@@ -16,6 +19,8 @@ use crate::ledger::{CostReport, Ledger, StopReason};
 use crate::model::{Model, ModelConfig};
 use crate::precision;
 use crate::random::SplitMix64;
+
+pub use open::Start;
 
 /// Cross-entropy starts near ln 10 ≈ 2.3; a batch loss above this means logits in the
 /// thousands: the run has blown up even if the number is still finite.
@@ -71,51 +76,14 @@ pub struct Trainer {
     ledger: Ledger,
     /// Distillation's teacher, without autodiff.
     teacher: Option<Model>,
+    /// Epochs the model had been trained for before this run started.
+    epochs_before: usize,
+    /// Seconds the device worked on this run before it was last opened (from a checkpoint):
+    /// the callers' clocks start again at 0.
+    seconds_before: f64,
 }
 
 impl Trainer {
-    /// Starts a run on `device` (autodiff is added here) with fresh weights.
-    pub fn new(
-        config: TrainingConfig,
-        train: Dataset,
-        device: &Device,
-    ) -> Result<Self, TrainError> {
-        config.validate()?;
-        (config.compute)
-            .check_device(device)
-            .map_err(TrainError::Config)?;
-        if train.is_empty() {
-            return Err(TrainError::EmptyData);
-        }
-        let device = device.clone().autodiff();
-        device.seed(config.seed);
-        let model = config.model.init(&device);
-        Ok(Self::resume(config, train, &device, model))
-    }
-
-    /// Continues training an existing model (e.g. loaded weights) with a fresh optimizer.
-    pub fn resume(config: TrainingConfig, train: Dataset, device: &Device, model: Model) -> Self {
-        let device = device.clone().autodiff();
-        let order = data::epoch_order(train.len(), config.seed, 0);
-        Self {
-            ledger: Ledger::new(&config.model, config.epochs, &config.early_stop),
-            teacher: None,
-            optimizer: config.optimizer.init(),
-            accumulated: GradientsAccumulator::new(),
-            model: model.to_device(&device).train(),
-            previous: None,
-            config,
-            device,
-            train,
-            order,
-            epoch: 0,
-            batch: 0,
-            samples_seen: 0,
-            pixels: Vec::new(),
-            labels: Vec::new(),
-        }
-    }
-
     pub fn config(&self) -> &TrainingConfig {
         &self.config
     }
@@ -124,9 +92,20 @@ impl Trainer {
         data::num_batches(self.train.len(), self.config.batch_size)
     }
 
-    /// Epochs fully done so far.
+    /// Epochs of this run fully done so far (from its start, before any checkpoint too).
     pub fn epochs_done(&self) -> usize {
         self.epoch
+    }
+
+    /// Epochs the model has been trained for in all: those of the weights the run started
+    /// from, and the run's own. Its weights file records this.
+    pub fn model_epochs(&self) -> usize {
+        self.epochs_before + self.epoch
+    }
+
+    /// Steps taken since the run started.
+    pub fn steps_done(&self) -> usize {
+        self.epoch * self.steps_per_epoch() + self.batch
     }
 
     /// Images trained on since the run started.
@@ -162,16 +141,18 @@ impl Trainer {
         self.samples_seen as f64 / self.train.len() as f64
     }
 
-    /// Records a test-set evaluation of the current weights, taken `seconds` into the run:
-    /// FLOPs, milestones, early stopping. `Some` when early stopping ends the run here.
+    /// Records a test-set evaluation of the current weights, taken `seconds` after the run was
+    /// opened: FLOPs, milestones, early stopping. `Some` when early stopping ends the run here.
     pub fn evaluated(&mut self, evaluation: &Evaluation, seconds: f64) -> Option<StopReason> {
         let images = evaluation.predictions.len();
+        let seconds = self.seconds_before + seconds;
         (self.ledger).evaluated(self.progress(), evaluation.accuracy, images, seconds)
     }
 
-    /// What the run has spent by `seconds` into it, with energy estimated under `energy`.
+    /// What the run has spent by `seconds` after it was opened (a continued run adds the time
+    /// before its checkpoint), with energy estimated under `energy`.
     pub fn cost(&self, seconds: f64, energy: &EnergySettings) -> CostReport {
-        self.ledger.report(seconds, energy)
+        self.ledger.report(self.seconds_before + seconds, energy)
     }
 
     /// The current weights for inference: no autodiff, dropout off.
@@ -184,6 +165,11 @@ impl Trainer {
     /// step made, so the model goes back to the weights before that step: the last ones whose
     /// loss was sane.
     pub async fn step(&mut self) -> Result<StepReport, TrainError> {
+        // Dropout draws from the device's generator, which cannot be read back: seeding it from
+        // the step makes a continued run draw what the uninterrupted one would have.
+        let step = self.steps_done();
+        self.device
+            .seed(SplitMix64::for_parts(self.config.seed, step as u64, 0xD50F).next_u64());
         let size = self.config.batch_size;
         let start = self.batch * size;
         let end = (start + size).min(self.order.len());
@@ -217,7 +203,6 @@ impl Trainer {
             None => loss.clone(),
         };
         let total_steps = self.config.epochs * self.steps_per_epoch();
-        let step = self.epoch * self.steps_per_epoch() + self.batch;
         let learning_rate = (self.config.schedule).learning_rate(
             self.config.learning_rate,
             step,
@@ -371,18 +356,19 @@ pub enum Event {
 }
 
 /// Trains until the configured epochs are done or early stopping ends the run, evaluating on
-/// `test` when a step says so; `seconds` reads the run's clock. Returns the last evaluation.
+/// `test` when a step says so; `seconds` reads the run's clock. Each event comes with the
+/// trainer as it stands (to checkpoint it, say). Returns the last evaluation.
 /// The browser drives [`Trainer::step`] itself, to yield between steps.
 pub async fn run(
     trainer: &mut Trainer,
     test: &Dataset,
     seconds: impl Fn() -> f64,
-    mut on_event: impl FnMut(Event),
+    mut on_event: impl FnMut(&Trainer, Event),
 ) -> Result<Evaluation, TrainError> {
     let mut last = None;
     while !trainer.finished() {
         let report = trainer.step().await?;
-        on_event(Event::Step(report));
+        on_event(trainer, Event::Step(report));
         if report.evaluate {
             let evaluation = evaluate(
                 &trainer.model(),
@@ -392,11 +378,14 @@ pub async fn run(
             )
             .await?;
             let stop = trainer.evaluated(&evaluation, seconds());
-            on_event(Event::Evaluated {
-                epochs: trainer.progress(),
-                evaluation: evaluation.clone(),
-                stop,
-            });
+            on_event(
+                trainer,
+                Event::Evaluated {
+                    epochs: trainer.progress(),
+                    evaluation: evaluation.clone(),
+                    stop,
+                },
+            );
             last = Some(evaluation);
         }
     }

@@ -11,7 +11,7 @@ use kindling::cost;
 use kindling::energy::{EnergySettings, PowerPreset, WORLD_GRID_G_PER_KWH};
 use kindling::ledger::{EarlyStopConfig, EarlyStopping, Ledger, StopReason};
 use kindling::model::ModelConfig;
-use kindling::training::{self, Event, Trainer, TrainingConfig};
+use kindling::training::{self, Event, Start, Trainer, TrainingConfig};
 
 #[test]
 fn training_flops_are_forward_and_both_gradients_except_the_images() {
@@ -152,13 +152,13 @@ fn a_run_stops_once_it_reaches_its_target() {
         .with_early_stop(EarlyStopConfig::new().with_target(Some(0.9)));
     let device = Device::flex();
     let data = common::toy_dataset(200);
-    let mut trainer = Trainer::new(config, data.clone(), &device).unwrap();
+    let mut trainer = Trainer::open(config, data.clone(), &device, Start::Fresh).unwrap();
     let mut stops = Vec::new();
     let evaluation = block_on(training::run(
         &mut trainer,
         &data,
         || 1.0,
-        |event| {
+        |_, event| {
             if let Event::Evaluated {
                 stop: Some(reason), ..
             } = event
@@ -188,13 +188,13 @@ fn four_evaluations_an_epoch_fall_at_its_quarters_and_its_end() {
         .with_batch_size(20)
         .with_evaluations_per_epoch(4);
     let data = common::toy_dataset(200); // 10 steps an epoch: evaluations after 3, 6, 9, 10
-    let mut trainer = Trainer::new(config, data.clone(), &Device::flex()).unwrap();
+    let mut trainer = Trainer::open(config, data.clone(), &Device::flex(), Start::Fresh).unwrap();
     let mut seen = Vec::new();
     block_on(training::run(
         &mut trainer,
         &data,
         || 1.0,
-        |event| {
+        |_, event| {
             if let Event::Evaluated { epochs, .. } = event {
                 seen.push(epochs);
             }

@@ -11,7 +11,7 @@ use futures_lite::future::block_on;
 use kindling::cost;
 use kindling::data::Normalization;
 use kindling::model::{Model, ModelConfig};
-use kindling::training::{Trainer, TrainingConfig};
+use kindling::training::{Start, Trainer, TrainingConfig};
 use kindling::weights::{self, WeightsError, WeightsHeader};
 
 fn bn() -> ModelConfig {
@@ -72,10 +72,11 @@ fn training_uses_the_batch_statistics_and_evaluation_the_running_ones() {
 #[test]
 fn the_running_statistics_are_saved_with_the_weights() {
     let device = Device::flex();
-    let mut trainer = Trainer::new(
+    let mut trainer = Trainer::open(
         TrainingConfig::new().with_model(bn()).with_batch_size(20),
         common::toy_dataset(60),
         &device,
+        Start::Fresh,
     )
     .unwrap();
     for _ in 0..3 {

@@ -41,7 +41,7 @@ fn bad_training_settings_are_refused_with_a_reason() {
     assert_fails_with(&["train", "--lr=-0.1"], "learning rate");
     assert_fails_with(&["train", "--batch-size", "0"], "batch size");
     assert_fails_with(&["train", "--epochs", "0"], "epochs");
-    assert_fails_with(&["train", "--limit", "0"], "--limit");
+    assert_fails_with(&["train", "--limit", "0"], "training images must be");
     assert_fails_with(&["train", "--batch-size", "many"], "invalid value");
     assert_fails_with(&["frobnicate"], "unrecognized subcommand");
     // The recipe's options.
@@ -58,7 +58,7 @@ fn bad_training_settings_are_refused_with_a_reason() {
     assert_fails_with(&["train", "--dropout", "1"], "dropout");
     // Augmentation.
     assert_fails_with(&["train", "--rotation", "200"], "rotation");
-    assert_fails_with(&["train", "--mixup", "0"], "mixup alpha");
+    assert_fails_with(&["train", "--mixup", "0"], "mixup α");
     assert_fails_with(&["train", "--shift", "9"], "shift");
     assert_fails_with(&["train", "--scale", "1.5"], "scale");
     assert_fails_with(&["train", "--preset", "fastest"], "invalid value");
@@ -297,7 +297,7 @@ fn predict_reads_real_digits_right_with_the_shipped_weights() {
 #[test]
 fn cost_settings_early_stopping_distillation_and_int8_from_the_command_line() {
     let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/weights/mnist-cnn.kndl");
-    assert_fails_with(&["train", "--watts=-5"], "power must be");
+    assert_fails_with(&["train", "--watts=-5"], "power (W) must be");
     assert_fails_with(&["train", "--grid", "NaN"], "carbon intensity");
     assert_fails_with(&["train", "--stop-at", "0"], "accuracy to stop at");
     assert_fails_with(&["train", "--patience", "0"], "patience");

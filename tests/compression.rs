@@ -13,7 +13,7 @@ use kindling::data::{Normalization, Split};
 use kindling::distill::{distillation_loss, DistillConfig};
 use kindling::model::ModelConfig;
 use kindling::quantize;
-use kindling::training::{self, Trainer, TrainingConfig};
+use kindling::training::{self, Start, Trainer, TrainingConfig};
 use kindling::weights::{self, Precision, WeightsError, WeightsHeader};
 
 const SHIPPED: &[u8] = include_bytes!("../weights/mnist-cnn.kndl");
@@ -157,10 +157,11 @@ fn the_distillation_loss_is_hintons_formula() {
 fn a_student_learns_from_a_teacher_and_pays_for_its_forward_pass() {
     let device = Device::flex();
     let data = common::toy_dataset(200);
-    let mut teacher = Trainer::new(
+    let mut teacher = Trainer::open(
         TrainingConfig::new().with_epochs(3).with_batch_size(20),
         data.clone(),
         &device,
+        Start::Fresh,
     )
     .unwrap();
     while !teacher.finished() {
@@ -172,7 +173,7 @@ fn a_student_learns_from_a_teacher_and_pays_for_its_forward_pass() {
         .with_learning_rate(0.005)
         .with_batch_size(20)
         .with_distill(Some(DistillConfig::new()));
-    let student = Trainer::new(student_config, data.clone(), &device)
+    let student = Trainer::open(student_config, data.clone(), &device, Start::Fresh)
         .unwrap()
         .with_teacher(teacher.model(), &ModelConfig::new())
         .unwrap();
@@ -207,7 +208,7 @@ fn a_student_learns_from_a_teacher_and_pays_for_its_forward_pass() {
             < 1.0
     );
     // A teacher without distillation settings is refused.
-    let plain = Trainer::new(TrainingConfig::new(), data, &device).unwrap();
+    let plain = Trainer::open(TrainingConfig::new(), data, &device, Start::Fresh).unwrap();
     assert!(plain
         .with_teacher(teacher.model(), &ModelConfig::new())
         .is_err());

@@ -7,7 +7,7 @@ mod common;
 use burn::tensor::Device;
 use futures_lite::future::block_on;
 use kindling::augment::AugmentConfig;
-use kindling::training::{Trainer, TrainingConfig};
+use kindling::training::{Start, Trainer, TrainingConfig};
 
 /// With and without augmentation (which draws from its own seeded stream) and BatchNorm.
 #[test]
@@ -24,8 +24,13 @@ fn same_seed_same_run_other_seed_other_run() {
                 .with_seed(seed)
                 .with_augment(augment.clone());
             config.model.batch_norm = batch_norm;
-            let mut trainer =
-                Trainer::new(config, common::toy_dataset(60), &Device::flex()).unwrap();
+            let mut trainer = Trainer::open(
+                config,
+                common::toy_dataset(60),
+                &Device::flex(),
+                Start::Fresh,
+            )
+            .unwrap();
             (0..3)
                 .map(|_| block_on(trainer.step()).unwrap().loss)
                 .collect::<Vec<f32>>()

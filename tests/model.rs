@@ -9,7 +9,7 @@ use futures_lite::future::block_on;
 use kindling::cost;
 use kindling::data::Normalization;
 use kindling::model::ModelConfig;
-use kindling::training::{TrainError, Trainer, TrainingConfig};
+use kindling::training::{Start, TrainError, Trainer, TrainingConfig};
 
 #[test]
 fn seed_model_has_the_keras_parameter_count() {
@@ -49,7 +49,13 @@ fn forward_flops_match_the_hand_count() {
 #[test]
 fn loss_falls_on_a_fixed_batch() {
     let config = TrainingConfig::new().with_batch_size(40);
-    let mut trainer = Trainer::new(config, common::toy_dataset(40), &Device::flex()).unwrap();
+    let mut trainer = Trainer::open(
+        config,
+        common::toy_dataset(40),
+        &Device::flex(),
+        Start::Fresh,
+    )
+    .unwrap();
     let losses: Vec<f32> = (0..12)
         .map(|_| block_on(trainer.step()).unwrap().loss)
         .collect();
@@ -72,7 +78,7 @@ fn bad_settings_are_refused_before_training() {
         TrainingConfig::new().with_model(ModelConfig::new().with_hidden(0)),
     ];
     for config in cases {
-        match Trainer::new(config.clone(), data(), &Device::flex()) {
+        match Trainer::open(config.clone(), data(), &Device::flex(), Start::Fresh) {
             Err(TrainError::Config(message)) => assert!(!message.is_empty()),
             Err(other) => panic!("{config:?}: expected a config error, got {other}"),
             Ok(_) => panic!("{config:?} was accepted"),
@@ -90,7 +96,13 @@ fn an_overflowing_loss_is_reported_as_divergence() {
             mean: 0.0,
             std: 1e-37,
         });
-    let mut trainer = Trainer::new(config, common::toy_dataset(10), &Device::flex()).unwrap();
+    let mut trainer = Trainer::open(
+        config,
+        common::toy_dataset(10),
+        &Device::flex(),
+        Start::Fresh,
+    )
+    .unwrap();
     let probe = Tensor::<4>::ones([1, 1, 28, 28], &Device::flex());
     let before = trainer.model().forward(probe.clone()).into_data();
     match block_on(trainer.step()) {
@@ -115,7 +127,13 @@ fn a_run_that_diverges_later_goes_back_to_the_last_weights_with_a_sane_loss() {
     let config = TrainingConfig::new()
         .with_batch_size(10)
         .with_learning_rate(10.0);
-    let mut trainer = Trainer::new(config, common::toy_dataset(40), &Device::flex()).unwrap();
+    let mut trainer = Trainer::open(
+        config,
+        common::toy_dataset(40),
+        &Device::flex(),
+        Start::Fresh,
+    )
+    .unwrap();
     let probe = Tensor::<4>::ones([1, 1, 28, 28], &Device::flex());
     let outputs = |trainer: &Trainer| trainer.model().forward(probe.clone()).into_data();
     let mut after_each_step = vec![outputs(&trainer)];

@@ -13,7 +13,7 @@ use futures_lite::future::block_on;
 use kindling::model::ModelConfig;
 use kindling::optimizer::{OptimizerConfig, OptimizerKind, ScheduleConfig, ScheduleKind};
 use kindling::recipe::RecipeSettings;
-use kindling::training::{Trainer, TrainingConfig};
+use kindling::training::{Start, Trainer, TrainingConfig};
 
 const X: [f64; 2] = [1.0, 2.0];
 const START: [f64; 2] = [0.5, -0.5];
@@ -265,7 +265,13 @@ fn gradient_descent_updates_once_per_epoch_and_steps_report_the_recipe() {
                 .with_every_epochs(1),
         )
         .with_l2(0.001);
-    let mut trainer = Trainer::new(config, common::toy_dataset(30), &Device::flex()).unwrap();
+    let mut trainer = Trainer::open(
+        config,
+        common::toy_dataset(30),
+        &Device::flex(),
+        Start::Fresh,
+    )
+    .unwrap();
     let probe = Tensor::<4>::ones([1, 1, 28, 28], &Device::flex());
     let outputs = |trainer: &Trainer| trainer.model().forward(probe.clone()).into_data();
     let start = outputs(&trainer);

@@ -8,7 +8,7 @@ use burn::tensor::Device;
 use futures_lite::future::block_on;
 use kindling::data::Split;
 use kindling::metrics::Report;
-use kindling::training::{evaluate, Trainer, TrainingConfig};
+use kindling::training::{evaluate, Start, Trainer, TrainingConfig};
 
 #[test]
 fn two_thousand_images_teach_ninety_percent() {
@@ -16,7 +16,7 @@ fn two_thousand_images_teach_ninety_percent() {
     let held_out = common::mnist(Split::Test).limit(1000);
     let config = TrainingConfig::new().with_epochs(4).with_batch_size(32);
     let device = Device::flex();
-    let mut trainer = Trainer::new(config.clone(), train, &device).unwrap();
+    let mut trainer = Trainer::open(config.clone(), train, &device, Start::Fresh).unwrap();
 
     let mut first_loss = None;
     let mut last = None;
@@ -90,7 +90,13 @@ fn augmented_training_still_learns() {
             .with_augment(augment.clone())
             .with_batch_size(50)
             .with_seed(seed);
-        let mut trainer = Trainer::new(config, common::toy_dataset(500), &Device::flex()).unwrap();
+        let mut trainer = Trainer::open(
+            config,
+            common::toy_dataset(500),
+            &Device::flex(),
+            Start::Fresh,
+        )
+        .unwrap();
         (0..40)
             .map(|_| block_on(trainer.step()).unwrap().loss)
             .collect::<Vec<f32>>()

@@ -7,7 +7,7 @@ mod common;
 
 use burn::tensor::{Device, Distribution, Tensor};
 use kindling::model::ModelConfig;
-use kindling::training::{Trainer, TrainingConfig};
+use kindling::training::{Start, Trainer, TrainingConfig};
 use kindling::web::{prepare_image, webgpu_device, Predictor};
 use kindling::weights::{self, WeightsHeader};
 use wasm_bindgen_test::*;
@@ -25,7 +25,7 @@ async fn webgpu() -> Device {
 /// The loss of a few steps on one fixed batch of ten toy images.
 async fn losses(device: &Device, steps: usize) -> Vec<f32> {
     let config = TrainingConfig::new().with_batch_size(10).with_seed(7);
-    let mut trainer = Trainer::new(config, common::toy_dataset(10), device).unwrap();
+    let mut trainer = Trainer::open(config, common::toy_dataset(10), device, Start::Fresh).unwrap();
     let mut losses = Vec::new();
     for _ in 0..steps {
         losses.push(trainer.step().await.unwrap().loss);
@@ -81,7 +81,13 @@ async fn webgpu_and_flex_compute_the_same_forward_pass() {
 async fn weights_trained_on_webgpu_save_and_load_on_the_cpu() {
     // A synchronous read panics on WebGPU in a browser: saving must read back asynchronously.
     let config = TrainingConfig::new().with_batch_size(10).with_seed(7);
-    let mut trainer = Trainer::new(config, common::toy_dataset(10), &webgpu().await).unwrap();
+    let mut trainer = Trainer::open(
+        config,
+        common::toy_dataset(10),
+        &webgpu().await,
+        Start::Fresh,
+    )
+    .unwrap();
     trainer.step().await.unwrap();
     let model = trainer.model();
     let header = WeightsHeader::new(ModelConfig::new(), Default::default(), "mnist", 0, None);

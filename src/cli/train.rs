@@ -13,10 +13,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use kindling::data::{Normalization, Split};
 use kindling::energy::{EnergySettings, PowerPreset};
-use kindling::recipe::{Preset, RecipeSettings};
+use kindling::recipe::{Preset, RunSettings};
 use kindling::runs::{self, RunFacts, RunRecord};
-use kindling::training::{self, Event, Trainer, TrainingConfig};
-use kindling::{card, weights};
+use kindling::settings::{parser, GRID, TEST_LIMIT, WATTS};
+use kindling::training::{self, Event, Start, Trainer, TrainingConfig};
+use kindling::{card, checkpoint, weights};
 
 use crate::{load_split, print_views, threads, CliResult};
 
@@ -31,22 +32,21 @@ pub struct TrainArgs {
     /// A named recipe; the other flags change it [default: seed].
     #[arg(long, value_enum, default_value_t = Preset::Seed)]
     preset: Preset,
-    #[arg(long, default_value_t = 10)]
-    epochs: usize,
-    #[arg(long, default_value_t = 128)]
-    batch_size: usize,
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
+    /// Epochs, batch size, seed, training images and the recipe (`kindling::settings`).
     #[command(flatten)]
-    recipe: RecipeSettings,
-    /// Start from these weights instead of fresh ones (the same model variant).
+    run: RunSettings,
+    /// Start a new run from these weights (the same model variant) instead of fresh ones, with
+    /// a fresh optimizer; --resume continues a checkpointed run instead.
     #[arg(long, value_name = "FILE")]
     from: Option<PathBuf>,
-    /// Train on the first N images only (a quick run).
-    #[arg(long)]
-    limit: Option<usize>,
-    /// Evaluate on the first N test images only.
-    #[arg(long)]
+    /// Continue the run in this checkpoint exactly where it stopped, with its settings
+    /// (--epochs may extend it), optimizer state, shuffle and schedule.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["from", "preset", "normalize"])]
+    resume: Option<PathBuf>,
+    /// Where the run is checkpointed after every epoch (--resume FILE continues it).
+    #[arg(long, value_name = "FILE", default_value = "kindling.ckpt")]
+    checkpoint: PathBuf,
+    #[arg(long = TEST_LIMIT.flag, value_parser = parser::<usize>(TEST_LIMIT), help = TEST_LIMIT.help_line())]
     test_limit: Option<usize>,
     #[arg(long, value_enum, default_value_t = Norm::Unit)]
     normalize: Norm,
@@ -68,6 +68,9 @@ pub struct TrainArgs {
     teacher: Option<PathBuf>,
     #[command(flatten)]
     energy: EnergyArgs,
+    /// Check the settings and print the recipe, without training.
+    #[arg(long)]
+    check: bool,
 }
 
 /// The assumptions behind the energy and CO₂e estimates.
@@ -76,11 +79,9 @@ pub struct EnergyArgs {
     /// The device's assumed power draw, by kind.
     #[arg(long, value_enum, default_value_t = PowerPreset::DesktopCpu)]
     power: PowerPreset,
-    /// The device's power draw in watts (instead of --power's).
-    #[arg(long)]
+    #[arg(long = WATTS.flag, value_parser = parser::<f64>(WATTS), help = WATTS.help_line())]
     watts: Option<f64>,
-    /// The grid's carbon intensity in gCO₂e/kWh [default: 436, world average 2022 (Ember)].
-    #[arg(long, value_name = "G_PER_KWH")]
+    #[arg(long = GRID.flag, value_parser = parser::<f64>(GRID), help = GRID.help_line())]
     grid: Option<f64>,
 }
 
@@ -109,13 +110,9 @@ enum Norm {
 /// The run's configuration: the preset, then the flags over it.
 fn config(args: &TrainArgs) -> TrainingConfig {
     let preset = args.preset.settings().apply(TrainingConfig::new());
-    let distill = args.teacher.as_ref().map(|_| args.recipe.distill());
-    args.recipe
-        .apply(preset)
+    let distill = args.teacher.as_ref().map(|_| args.run.recipe.distill());
+    (args.run.apply(preset))
         .with_distill(distill)
-        .with_epochs(args.epochs)
-        .with_batch_size(args.batch_size)
-        .with_seed(args.seed)
         .with_normalization(match args.normalize {
             Norm::Unit => Normalization::UnitRange,
             Norm::Mnist => Normalization::MNIST,
@@ -123,25 +120,58 @@ fn config(args: &TrainArgs) -> TrainingConfig {
 }
 
 pub fn train(args: TrainArgs) -> CliResult {
-    let config = config(&args);
-    config.validate().map_err(|e| e.to_string())?;
-    let energy = args.energy.settings()?;
-    if args.limit == Some(0) {
-        return Err("--limit must be at least 1".into());
+    let read = |path: &PathBuf| std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()));
+    let resumed = args.resume.as_ref().map(read).transpose()?;
+    let from = args.from.as_ref().map(read).transpose()?;
+    // The file a refusal names: the checkpoint or the weights the run starts from.
+    let named = |e: String| match args.resume.as_ref().or(args.from.as_ref()) {
+        Some(path) => format!("{}: {e}", path.display()),
+        None => e,
+    };
+    let checkpoint = (resumed.as_deref())
+        .map(checkpoint::from_bytes)
+        .transpose()
+        .map_err(|e| named(e.to_string()))?;
+    // Continuing, the checkpoint's settings, with the flags given over them (only a longer
+    // run is accepted): the same training images, unless --limit says otherwise.
+    let (config, limit) = match &checkpoint {
+        Some(c) => (
+            args.run.apply(c.header.config.clone()),
+            args.run.limit.or(Some(c.header.train_images)),
+        ),
+        None => (config(&args), args.run.limit),
+    };
+    if config.distill.is_some() && args.teacher.is_none() {
+        return Err(
+            "this checkpoint's run distils from a teacher: give it again with --teacher".into(),
+        );
     }
-    let train_set = load_split(&args.data, Split::Train, args.limit)?;
+    args.run.validate(&config)?;
+    let energy = args.energy.settings()?;
+    if args.check {
+        println!("recipe: {}", runs::summary(&config));
+        println!("energy assumed: {}", energy.assumptions());
+        return Ok(());
+    }
+    let train_set = load_split(&args.data, Split::Train, limit)?;
     let test_set = load_split(&args.data, Split::Test, args.test_limit)?;
     let images = train_set.len();
     let device = Device::flex();
-    let mut trainer = match &args.from {
-        None => Trainer::new(config.clone(), train_set, &device).map_err(|e| e.to_string())?,
-        Some(path) => {
-            let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let (model, _) = weights::from_bytes_for(&bytes, &config.model, &device)
-                .map_err(|e| format!("{}: {e}", path.display()))?;
-            Trainer::resume(config.clone(), train_set, &device, model)
-        }
+    let start = match (checkpoint, &from) {
+        (Some(checkpoint), _) => Start::Checkpoint(checkpoint),
+        (None, Some(bytes)) => Start::Weights(bytes),
+        (None, None) => Start::Fresh,
     };
+    let mut trainer = Trainer::open(config.clone(), train_set, &device, start)
+        .map_err(|e| named(e.to_string()))?;
+    if trainer.finished() {
+        let done = trainer.epochs_done();
+        return Err(format!(
+            "the checkpoint's run is complete ({done} epochs): --epochs with more than {done} \
+             trains it further"
+        )
+        .into());
+    }
     if let Some(path) = &args.teacher {
         let (teacher, header) =
             weights::load(path, &device).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -161,11 +191,14 @@ pub fn train(args: TrainArgs) -> CliResult {
         .expect("static template")
         .progress_chars("=> "),
     );
+    bar.set_position(trainer.steps_done() as u64);
     let started = Instant::now();
     let mut smoothed = None::<f32>;
+    let mut epoch_end = false;
     let clock = || started.elapsed().as_secs_f64();
-    let evaluation = block_on(training::run(&mut trainer, &test_set, clock, |event| match event {
+    let evaluation = block_on(training::run(&mut trainer, &test_set, clock, |trainer, event| match event {
         Event::Step(report) => {
+            epoch_end = report.epoch_done;
             let loss = smoothed.map_or(report.loss, |s| 0.95 * s + 0.05 * report.loss);
             smoothed = Some(loss);
             bar.set_prefix(format!("{}/{}", report.epoch, config.epochs));
@@ -189,22 +222,34 @@ pub fn train(args: TrainArgs) -> CliResult {
             if let Some(reason) = stop {
                 println!("stopping early: {reason}");
             }
+            // After the epoch's evaluation, so the checkpoint's ledger has it.
+            if epoch_end {
+                if let Err(e) = save_checkpoint(trainer, &args.checkpoint, clock()) {
+                    println!("the checkpoint was not saved: {e}");
+                }
+            }
         }),
     }))
     .map_err(|e| e.to_string())?;
     bar.finish_and_clear();
-    let seconds = started.elapsed().as_secs_f64();
     let epochs = trainer.epochs_done();
+    let cost = trainer.cost(started.elapsed().as_secs_f64(), &energy);
+    // A continued run's time includes the sessions before its checkpoint.
+    let seconds = cost.seconds;
     let header = weights::WeightsHeader::new(
         config.model.clone(),
         config.normalization,
         "mnist",
-        epochs,
+        trainer.model_epochs(),
         Some(evaluation.accuracy),
     );
     let weights_file = weights::to_bytes(&trainer.model(), &header).map_err(|e| e.to_string())?;
     std::fs::write(&args.out, &weights_file).map_err(|e| format!("{}: {e}", args.out.display()))?;
     println!("weights saved to {}", args.out.display());
+    println!(
+        "checkpoint saved to {} (--resume {0} continues it; with --epochs, further)",
+        args.checkpoint.display()
+    );
     print_views(&evaluation, test_set.labels(), args.export.as_deref())?;
 
     let facts = RunFacts {
@@ -217,7 +262,7 @@ pub fn train(args: TrainArgs) -> CliResult {
         test_accuracy: evaluation.accuracy,
         test_loss: evaluation.loss,
         seconds,
-        cost: Some(trainer.cost(seconds, &energy)),
+        cost: Some(cost),
         data_bytes: dataset_bytes(&args.data),
         model_bytes: Some(weights_file.len() as u64),
     };
@@ -230,6 +275,18 @@ pub fn train(args: TrainArgs) -> CliResult {
     .map_err(|e| format!("{}: {e}", args.card.display()))?;
     println!("run card saved to {}", args.card.display());
     append_record(&args.runs, &record)
+}
+
+/// Writes the run's checkpoint to `path`, through a temporary file renamed into place, so an
+/// interrupted write (Ctrl-C) leaves the previous checkpoint whole.
+fn save_checkpoint(trainer: &Trainer, path: &Path, seconds: f64) -> Result<(), String> {
+    let bytes = block_on(trainer.checkpoint(seconds)).map_err(|e| e.to_string())?;
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    let failed = |e: std::io::Error| format!("{}: {e}", path.display());
+    std::fs::write(&partial, bytes).map_err(failed)?;
+    std::fs::rename(&partial, path).map_err(failed)
 }
 
 /// The bytes of the dataset files the run read.

@@ -7,7 +7,7 @@
 use std::cell::RefCell;
 
 use burn::backend::{Cube, DType};
-use burn::optim::{AdaptiveMomentumState, LearningRate, Optimizer};
+use burn::optim::{AdamState, AdaptiveMomentumState, LearningRate, Optimizer};
 use burn::tensor::{Device, Tensor};
 use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
@@ -23,7 +23,8 @@ pub struct FusedAdam {
 }
 
 impl Optimizer for FusedAdam {
-    type State<const D: usize> = AdaptiveMomentumState<D>;
+    /// burn Adam's state, so either continues a checkpoint the other wrote.
+    type State<const D: usize> = AdamState<D>;
 
     fn step<const D: usize>(
         &self,
@@ -33,7 +34,7 @@ impl Optimizer for FusedAdam {
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
         let (m1, m2, time) = match state {
-            Some(s) => (s.moment_1, s.moment_2, s.time + 1),
+            Some(AdamState { momentum: s }) => (s.moment_1, s.moment_2, s.time + 1),
             None => (grad.zeros_like(), grad.zeros_like(), 1),
         };
         // Bias corrections, as burn folds them.
@@ -58,11 +59,12 @@ impl Optimizer for FusedAdam {
                 (tensor - delta.mul_scalar(lr), m1, m2)
             }
         };
-        (tensor, Some(AdaptiveMomentumState::new(time, m1, m2)))
+        let momentum = AdaptiveMomentumState::new(time, m1, m2);
+        (tensor, Some(AdamState::new(momentum)))
     }
 
     fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
-        state.to_device(device)
+        AdamState::new(state.momentum.to_device(device))
     }
 }
 

@@ -10,16 +10,17 @@ use std::fmt::Display;
 use std::rc::Rc;
 
 use burn::tensor::Device;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
+use crate::checkpoint::{self, Checkpoint};
 use crate::data::{Dataset, Split};
 use crate::energy::EnergySettings;
 use crate::ledger::CostReport;
 use crate::metrics::Report;
-use crate::recipe::RecipeSettings;
-use crate::training::{evaluate, TrainError, Trainer, TrainingConfig};
+use crate::recipe::RunSettings;
+use crate::training::{evaluate, Start, TrainError, Trainer};
 use crate::weights::{self, WeightsHeader};
 
 // The page's helpers live in the CPU bundle only (feature `page`): the WebGPU bundle is fetched
@@ -28,6 +29,8 @@ use crate::weights::{self, WeightsHeader};
 mod predict;
 #[cfg(feature = "page")]
 mod recipe;
+#[cfg(feature = "page")]
+mod settings;
 #[cfg(feature = "page")]
 pub use predict::{prepare_image, Predictor};
 
@@ -46,7 +49,10 @@ fn training_error(e: TrainError) -> JsValue {
     let name = match e {
         TrainError::Diverged { .. } => "Diverged",
         TrainError::Device(_) => "DeviceError",
-        TrainError::Config(_) | TrainError::EmptyData => "SettingsError",
+        TrainError::Config(_)
+        | TrainError::EmptyData
+        | TrainError::Weights(_)
+        | TrainError::Checkpoint(_) => "SettingsError",
     };
     named_error(name, e)
 }
@@ -74,32 +80,6 @@ fn datasets(files: [&[u8]; 4]) -> Result<(Dataset, Dataset), JsError> {
         read(Split::Train, train_images, train_labels)?,
         read(Split::Test, test_images, test_labels)?,
     ))
-}
-
-/// What the page lets a user set for a run; everything else is the seed recipe.
-#[derive(Deserialize)]
-pub(crate) struct RunSettings {
-    epochs: usize,
-    batch_size: usize,
-    seed: u64,
-    /// Train on the first `limit` images only (0: all).
-    limit: usize,
-    /// Learning rate, optimizer, schedule, regularization, model variant, augmentation.
-    #[serde(flatten)]
-    recipe: RecipeSettings,
-    /// The assumptions behind the run's energy estimate (default: a desktop CPU).
-    #[serde(default)]
-    energy: Option<EnergySettings>,
-}
-
-impl RunSettings {
-    pub(crate) fn config(&self) -> TrainingConfig {
-        (self.recipe)
-            .apply(TrainingConfig::new())
-            .with_epochs(self.epochs)
-            .with_batch_size(self.batch_size)
-            .with_seed(self.seed)
-    }
 }
 
 /// A training run: the trainer and the test set on one device. Steps are asynchronous (WebGPU
@@ -166,8 +146,12 @@ const SHOWN: usize = 100;
 #[wasm_bindgen]
 impl Training {
     /// A run on the CPU (`flex`) from the four inflated IDX files and run settings (JSON),
-    /// starting from `weights` when given (continue a saved run), else from fresh weights;
-    /// distilling from `teacher`'s weights when given.
+    /// distilling from `teacher`'s weights when given. `weights`, when given, is either a
+    /// weights file (a new run on those weights, with a fresh optimizer and the settings given)
+    /// or a checkpoint from [`Training::checkpoint`], told apart by their first bytes: the run
+    /// then continues exactly where it stopped, with the checkpoint's settings and training
+    /// images. Its settings may be `"{}"`, or name only settings equal to the checkpoint's,
+    /// but for `epochs`, which may grow.
     pub fn cpu(
         train_images: &[u8],
         train_labels: &[u8],
@@ -198,26 +182,37 @@ impl Training {
     ) -> Result<Training, JsValue> {
         let settings: RunSettings =
             serde_json::from_str(settings).map_err(|e| named_error("SettingsError", e))?;
+        let checkpoint = match &weights {
+            Some(bytes) if checkpoint::is_checkpoint(bytes) => {
+                Some(checkpoint::from_bytes(bytes).map_err(|e| named_error("SettingsError", e))?)
+            }
+            _ => None,
+        };
+        let (config, limit) = match &checkpoint {
+            // The settings given over the checkpoint's; `Trainer::open` refuses any change
+            // but a longer run.
+            Some(c) => (
+                settings.apply(c.header.config.clone()),
+                settings.limit.or(Some(c.header.train_images)),
+            ),
+            None => {
+                let distill = teacher.as_ref().map(|_| settings.recipe.distill());
+                (settings.config().with_distill(distill), settings.limit)
+            }
+        };
+        (settings.validate(&config)).map_err(|e| named_error("SettingsError", e))?;
         let energy = settings.energy.clone().unwrap_or_default();
-        energy
-            .validate()
-            .map_err(|e| named_error("SettingsError", e))?;
-        let distill = teacher.as_ref().map(|_| settings.recipe.distill());
-        let config = settings.config().with_distill(distill);
         (config.compute.check_device(&device)).map_err(|e| named_error("SettingsError", e))?;
         let (mut train, test) = datasets(files)?;
-        if settings.limit > 0 {
-            train = train.limit(settings.limit);
+        if let Some(limit) = limit {
+            train = train.limit(limit);
         }
-        let trainer = match weights {
-            Some(bytes) => {
-                config.validate().map_err(training_error)?;
-                let (model, _) = weights::from_bytes_for(&bytes, &config.model, &device)
-                    .map_err(|e| named_error("SettingsError", format!("cannot continue: {e}")))?;
-                Trainer::resume(config, train, &device, model)
-            }
-            None => Trainer::new(config, train, &device).map_err(training_error)?,
+        let start = match (checkpoint, &weights) {
+            (Some(checkpoint), _) => Start::Checkpoint(checkpoint),
+            (None, Some(bytes)) => Start::Weights(bytes),
+            (None, None) => Start::Fresh,
         };
+        let trainer = Trainer::open(config, train, &device, start).map_err(training_error)?;
         let trainer = match teacher {
             None => trainer,
             Some(bytes) => {
@@ -342,7 +337,7 @@ impl Training {
                         config.model.clone(),
                         config.normalization,
                         "mnist",
-                        trainer.epochs_done(),
+                        trainer.model_epochs(),
                         test_accuracy,
                     )
                 };
@@ -353,6 +348,46 @@ impl Training {
                 .map_err(js_error)?;
             Ok(js_sys::Uint8Array::from(&bytes[..]).into())
         })
+    }
+
+    /// The whole run as a checkpoint (weights, optimizer state, position, ledger, time worked),
+    /// which `Training.cpu`/`Training.webgpu` continue exactly when given it as `weights`;
+    /// resolves to a `Uint8Array`. Taken between steps (a running step makes it reject).
+    /// Gradient descent is checkpointed only between epochs; mid-epoch it rejects with an error
+    /// named "CheckpointError", as when the device fails to read back.
+    pub fn checkpoint(&self) -> js_sys::Promise {
+        let (cell, busy) = (self.trainer.clone(), self.busy_ms.clone());
+        future_to_promise(async move {
+            // Taken out while it reads back, so a step cannot start meanwhile.
+            let trainer = (cell.borrow_mut().take())
+                .ok_or_else(|| JsError::new("a step is already running"))?;
+            let result = trainer.checkpoint(busy.get() / 1e3).await;
+            *cell.borrow_mut() = Some(trainer);
+            let bytes = result.map_err(|e| named_error("CheckpointError", e))?;
+            Ok(js_sys::Uint8Array::from(&bytes[..]).into())
+        })
+    }
+
+    /// What a checkpoint holds, without opening a run: JSON `{epoch, batch, epochs,
+    /// samples_seen, train_images, model_epochs, seconds, summary, config}` (`epoch` and
+    /// `batch`: 0-based, of the next step; `summary`: the recipe in a few words). A damaged or
+    /// foreign file rejects with the reason.
+    #[wasm_bindgen(js_name = checkpointInfo)]
+    pub fn checkpoint_info(bytes: &[u8]) -> Result<String, JsValue> {
+        let Checkpoint { header, .. } =
+            checkpoint::from_bytes(bytes).map_err(|e| named_error("SettingsError", e))?;
+        let info = serde_json::json!({
+            "epoch": header.epoch,
+            "batch": header.batch,
+            "epochs": header.config.epochs,
+            "samples_seen": header.samples_seen,
+            "train_images": header.train_images,
+            "model_epochs": header.epochs_before + header.epoch,
+            "seconds": header.seconds,
+            "summary": crate::runs::summary(&header.config),
+            "config": header.config,
+        });
+        Ok(info.to_string())
     }
 
     /// Test accuracy and loss of a weights file (say, the int8 copy of this run's model) on

@@ -73,3 +73,21 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
         (hash ^ b as u64).wrapping_mul(0x0100_0000_01b3)
     })
 }
+
+/// Every float the model holds (parameters and BatchNorm's running statistics), as bits, in
+/// the model's order: equal lists mean the same model bit for bit. The model must be on the
+/// CPU (`flex`), which reads synchronously.
+pub fn parameter_bits(model: &kindling::model::Model) -> Vec<u32> {
+    use burn::module::{Module, ModuleVisitor, Param};
+    use burn::tensor::Tensor;
+    struct Bits(Vec<u32>);
+    impl ModuleVisitor for Bits {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let data = param.val().into_data().convert::<f32>();
+            self.0.extend(data.iter::<f32>().map(f32::to_bits));
+        }
+    }
+    let mut bits = Bits(Vec::new());
+    model.visit(&mut bits);
+    bits.0
+}
