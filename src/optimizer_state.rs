@@ -157,7 +157,7 @@ impl Mode {
 }
 
 thread_local! {
-    static MODE: RefCell<Mode> = RefCell::new(Mode::Direct);
+    static MODE: RefCell<Mode> = const { RefCell::new(Mode::Direct) };
 }
 
 fn mode<T>(f: impl FnOnce(&mut Mode) -> T) -> T {

@@ -169,8 +169,7 @@ pub fn train(args: TrainArgs) -> CliResult {
         return Err(format!(
             "the checkpoint's run is complete ({done} epochs): --epochs with more than {done} \
              trains it further"
-        )
-        .into());
+        ));
     }
     if let Some(path) = &args.teacher {
         let (teacher, header) =

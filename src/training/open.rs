@@ -13,6 +13,8 @@ use crate::optimizer_state;
 use crate::weights::{self, WeightsHeader};
 
 /// Where a run starts.
+// Made once per run and moved straight into `Trainer::open`: boxing the checkpoint would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Start<'a> {
     /// Fresh weights, drawn from the run's seed.
