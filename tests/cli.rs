@@ -379,3 +379,62 @@ fn cost_settings_early_stopping_distillation_and_int8_from_the_command_line() {
         "{info}"
     );
 }
+
+/// `train` checkpoints every epoch; `--resume` continues the run exactly (one epoch, then the
+/// second from the checkpoint, gives the two-epoch run's weights bit for bit), records every
+/// epoch in its weights, and refuses changed settings, a finished run and a damaged file.
+#[test]
+fn a_checkpointed_run_resumes_exactly() {
+    let path = |name: &str| scratch(name).to_str().unwrap().to_string();
+    let train = |epochs: &str, name: &str, extra: &[&str]| {
+        let mut args = vec!["train", "--limit", "256", "--test-limit", "100"];
+        args.extend(["--batch-size", "64", "--epochs", epochs]);
+        let (checkpoint, out) = (path(&format!("{name}.ckpt")), path(&format!("{name}.kndl")));
+        let (runs, card) = (path("resume-runs.jsonl"), path("resume-card.json"));
+        args.extend(["--checkpoint", &checkpoint, "--out", &out, "--runs", &runs]);
+        args.extend(["--card", &card]);
+        args.extend(extra);
+        kindling(&args)
+    };
+    let succeeded = |out: Output| {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+    };
+    succeeded(train("2", "straight", &[]));
+    succeeded(train("1", "first", &[]));
+    succeeded(train("2", "continued", &["--resume", &path("first.ckpt")]));
+
+    let model = |name: &str| {
+        let bytes = std::fs::read(scratch(name)).unwrap();
+        kindling::weights::from_bytes(&bytes, &burn::tensor::Device::flex()).unwrap()
+    };
+    let ((straight, _), (continued, header)) = (model("straight.kndl"), model("continued.kndl"));
+    assert_eq!(header.epochs, 2, "the weights record both epochs");
+    assert_eq!(
+        common::parameter_bits(&straight),
+        common::parameter_bits(&continued),
+        "the resumed run's weights differ from the straight run's"
+    );
+
+    let first = path("first.ckpt");
+    let refused = |extra: &[&str], needle: &str| {
+        let out = train("2", "refused", extra);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{extra:?} succeeded");
+        assert!(
+            stderr.contains(needle),
+            "{extra:?}: {needle:?} not in {stderr}"
+        );
+    };
+    refused(&["--resume", &first, "--lr", "0.01"], "other settings");
+    refused(
+        &["--resume", &first, "--from", &first],
+        "cannot be used with",
+    );
+    let out = kindling(&["train", "--resume", &first, "--checkpoint", &path("x.ckpt")]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is complete"));
+    let mut damaged = std::fs::read(scratch("first.ckpt")).unwrap();
+    damaged[100] ^= 1;
+    std::fs::write(scratch("damaged.ckpt"), damaged).unwrap();
+    refused(&["--resume", &path("damaged.ckpt")], "corrupt");
+}

@@ -115,6 +115,13 @@ fn adam_with_dropout_continues_exactly_mid_epoch_and_a_fresh_optimizer_would_not
     let config = TrainingConfig::new().with_epochs(3).with_batch_size(64);
     let (train, test) = (common::toy_dataset(512), common::toy_dataset(100));
     let whole = straight(&config, &train, &test);
+    assert!(
+        !whole
+            .cost(0.0, &EnergySettings::default())
+            .milestones
+            .is_empty(),
+        "the toy set should reach a milestone, so the ledgers' milestones are compared"
+    );
     let bytes = first_part(&config, &train, &test, 11);
     assert_same_run(&rest(&config, &train, &test, &bytes), &whole, "Adam");
 
@@ -152,13 +159,6 @@ fn batch_norm_augmentation_and_a_cosine_schedule_continue_exactly() {
     config.model.batch_norm = true;
     let (train, test) = (common::toy_dataset(512), common::toy_dataset(100));
     let whole = straight(&config, &train, &test);
-    assert!(
-        !whole
-            .cost(0.0, &EnergySettings::default())
-            .milestones
-            .is_empty(),
-        "the toy set should reach a milestone, so the ledger's milestones are compared"
-    );
     // At the end of the first epoch, after its evaluation.
     let bytes = first_part(&config, &train, &test, 8);
     assert_same_run(&rest(&config, &train, &test, &bytes), &whole, "BatchNorm");
@@ -226,10 +226,11 @@ fn the_weights_record_every_epoch_their_model_was_trained_for() {
 #[test]
 fn a_run_may_be_extended_but_not_changed() {
     let _alone = alone();
-    let config = TrainingConfig::new().with_epochs(1).with_batch_size(20);
+    let config = TrainingConfig::new().with_epochs(2).with_batch_size(20);
     let (train, test) = (common::toy_dataset(40), common::toy_dataset(20));
-    let bytes = first_part(&config, &train, &test, 2);
+    let bytes = first_part(&config, &train, &test, 4); // both epochs: the run is complete
 
+    assert!(resumed(&config, &train, &bytes).unwrap().finished());
     let mut longer = resumed(&config.clone().with_epochs(3), &train, &bytes).unwrap();
     assert!(!longer.finished());
     drive(&mut longer, &test, usize::MAX);
@@ -244,8 +245,8 @@ fn a_run_may_be_extended_but_not_changed() {
         message.contains("learning_rate 0.001 there, 0.003 here"),
         "{message}"
     );
-    let message = refusal(&config.clone().with_epochs(0), &train);
-    assert!(message.contains("at least"), "{message}");
+    let message = refusal(&config.clone().with_epochs(1), &train);
+    assert!(message.contains("already trained 2 epochs"), "{message}");
     let message = refusal(&config, &common::toy_dataset(50));
     assert!(
         message.contains("trained on 40 images, not on the 50"),
