@@ -198,8 +198,8 @@ fn settings_that_would_destroy_the_images_are_refused() {
     refused(AugmentConfig::new().with_scale(1.0), "scale");
     refused(AugmentConfig::new().with_shear(60.0), "shear");
     refused(AugmentConfig::new().with_shift(8), "shift");
-    refused(AugmentConfig::new().with_mixup(Some(0.0)), "mixup alpha");
-    refused(AugmentConfig::new().with_mixup(Some(-1.0)), "mixup alpha");
+    refused(AugmentConfig::new().with_mixup(Some(0.0)), "mixup α");
+    refused(AugmentConfig::new().with_mixup(Some(-1.0)), "mixup α");
     assert!(everything().validate().is_ok());
     assert!(AugmentConfig::new().with_rotation(180.0).validate().is_ok());
 }

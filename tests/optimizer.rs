@@ -211,7 +211,7 @@ fn settings_outside_their_ranges_are_refused_with_a_message() {
     };
     refused(with(|o| o.with_momentum(1.5)), "momentum");
     refused(with(|o| o.with_momentum(-0.1)), "momentum");
-    refused(with(|o| o.with_beta2(1.0)), "beta2");
+    refused(with(|o| o.with_beta2(1.0)), "beta 2");
     refused(with(|o| o.with_epsilon(0.0)), "epsilon");
     refused(with(|o| o.with_weight_decay(f64::NAN)), "weight decay");
     refused(TrainingConfig::new().with_l2(-1.0), "L2");
