@@ -6,7 +6,9 @@
 //! The epoch order uses a hand-written generator so native and wasm builds shuffle identically.
 
 use std::fmt;
+use std::ops::Range;
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::random::SplitMix64;
 
@@ -289,12 +291,16 @@ fn read(path: &Path) -> Result<Vec<u8>, DataError> {
     std::fs::read(path).map_err(|e| DataError::io(&path.display().to_string(), &e))
 }
 
-/// A validated image set: 28x28 u8 images with labels 0-9.
+/// A validated image set: 28x28 u8 images with labels 0-9. Its bytes are shared: cloning,
+/// `limit` and `split_at` copy no pixels, so the page parses MNIST once per worker and every
+/// run it opens takes a view of it.
 #[derive(Clone, Debug)]
 pub struct Dataset {
-    /// `labels.len() * IMAGE_PIXELS` bytes, image after image.
-    images: Vec<u8>,
-    labels: Vec<u8>,
+    /// `IMAGE_PIXELS` bytes per label of `all_labels`, image after image.
+    all_images: Arc<[u8]>,
+    all_labels: Arc<[u8]>,
+    /// The items of the shared bytes this set holds.
+    items: Range<usize>,
 }
 
 impl Dataset {
@@ -322,10 +328,16 @@ impl Dataset {
                 label_count: labels.len(),
             });
         }
-        Ok(Self {
-            images: pixels.to_vec(),
-            labels: labels.to_vec(),
-        })
+        Ok(Self::shared(pixels.into(), labels.into()))
+    }
+
+    fn shared(all_images: Arc<[u8]>, all_labels: Arc<[u8]>) -> Self {
+        let items = 0..all_labels.len();
+        Self {
+            all_images,
+            all_labels,
+            items,
+        }
     }
 
     /// Reads the raw IDX files of `split` from `dir`; errors name the full path.
@@ -359,55 +371,57 @@ impl Dataset {
             });
         }
         check_labels(MEMORY, &labels)?;
-        Ok(Self { images, labels })
+        Ok(Self::shared(images.into(), labels.into()))
     }
 
     pub fn len(&self) -> usize {
-        self.labels.len()
+        self.items.len()
     }
 
     /// True only after `limit(0)` or a `split_at` that leaves nothing: loading never gives an
     /// empty set.
     pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
+        self.items.is_empty()
     }
 
     /// The 784 pixels of image `i`, row-major. Panics if `i >= len()`, like slice indexing.
     pub fn image(&self, i: usize) -> &[u8] {
-        &self.images[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS]
+        assert!(i < self.len(), "image {i} of a set of {}", self.len());
+        let at = (self.items.start + i) * IMAGE_PIXELS;
+        &self.all_images[at..at + IMAGE_PIXELS]
     }
 
     /// The label of image `i`. Panics if `i >= len()`, like slice indexing.
     pub fn label(&self, i: usize) -> u8 {
-        self.labels[i]
+        self.labels()[i]
     }
 
     pub fn labels(&self) -> &[u8] {
-        &self.labels
+        &self.all_labels[self.items.clone()]
     }
 
     /// The first `n` items (all of them if `n >= len()`), for quick runs.
     pub fn limit(mut self, n: usize) -> Self {
         let n = n.min(self.len());
-        self.labels.truncate(n);
-        self.images.truncate(n * IMAGE_PIXELS);
+        self.items.end = self.items.start + n;
         self
     }
 
     /// The first `n` items and the rest, e.g. to hold out a validation set.
-    pub fn split_at(mut self, n: usize) -> (Self, Self) {
+    pub fn split_at(self, n: usize) -> (Self, Self) {
         let n = n.min(self.len());
+        let middle = self.items.start + n;
         let rest = Self {
-            images: self.images.split_off(n * IMAGE_PIXELS),
-            labels: self.labels.split_off(n),
+            items: middle..self.items.end,
+            ..self.clone()
         };
-        (self, rest)
+        (self.limit(n), rest)
     }
 
     /// How many images there are of each digit.
     pub fn class_counts(&self) -> [usize; NUM_CLASSES] {
         let mut counts = [0; NUM_CLASSES];
-        for &label in &self.labels {
+        for &label in self.labels() {
             if let Some(count) = counts.get_mut(usize::from(label)) {
                 *count += 1;
             }
@@ -432,7 +446,8 @@ impl Dataset {
             pixels_out.extend(self.image(i).iter().map(|&p| table[usize::from(p)]));
         }
         labels_out.clear();
-        labels_out.extend(indices.iter().map(|&i| i64::from(self.labels[i])));
+        let labels = self.labels();
+        labels_out.extend(indices.iter().map(|&i| i64::from(labels[i])));
     }
 }
 

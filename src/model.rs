@@ -10,7 +10,7 @@
 //! placement Ioffe and Szegedy's successors often found as good or better.
 
 use burn::config::Config;
-use burn::module::Module;
+use burn::module::{Module, ModuleMapper, Param, ParamId};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::tensor::activation::{relu, softmax};
@@ -105,6 +105,7 @@ impl ModelConfig {
             dropout: DropoutConfig::new(self.dropout).init(),
             dense2: LinearConfig::new(self.hidden, NUM_CLASSES).init(device),
         }
+        .numbered()
     }
 
     /// Output shape of each layer for one image, for `kindling info`.
@@ -147,7 +148,25 @@ pub struct Model {
     dense2: Linear,
 }
 
+/// Parameter ids of a new model: `FIRST_PARAM_ID` and on, in the model's order.
+const FIRST_PARAM_ID: u64 = 0x4B49_4E44_0000_0000; // "KIND"
+
 impl Model {
+    /// The model with its parameters numbered in order. burn draws each id at random and a
+    /// weights file records them, so without this two runs of one recipe, or a run and its
+    /// continuation from a checkpoint, would write different files for the same weights.
+    fn numbered(self) -> Model {
+        struct Number(u64);
+        impl ModuleMapper for Number {
+            fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+                let (_, value, mapper) = param.consume();
+                self.0 += 1;
+                Param::from_mapped_value(ParamId::from(self.0), value, mapper)
+            }
+        }
+        self.map(&mut Number(FIRST_PARAM_ID))
+    }
+
     /// Class scores before softmax; the loss works on these for numerical stability.
     ///
     /// Each pooling runs before its ReLU: the same result (max commutes with a monotone

@@ -108,6 +108,11 @@ impl Trainer {
         self.epoch * self.steps_per_epoch() + self.batch
     }
 
+    /// Training images per epoch.
+    pub fn train_len(&self) -> usize {
+        self.train.len()
+    }
+
     /// Images trained on since the run started.
     pub fn samples_seen(&self) -> usize {
         self.samples_seen

@@ -105,6 +105,48 @@ async fn weights_trained_on_webgpu_save_and_load_on_the_cpu() {
     }
 }
 
+/// The weights after `steps` steps of a two-epoch run (3 steps an epoch) on `device`, taken
+/// straight through, or with a checkpoint after `stop_at` steps and a new trainer opened from
+/// its bytes for the rest.
+async fn weights_after(device: &Device, stop_at: Option<usize>) -> Vec<u8> {
+    let config = TrainingConfig::new()
+        .with_batch_size(10)
+        .with_epochs(2)
+        .with_seed(7);
+    let open = |start| Trainer::open(config.clone(), common::toy_dataset(30), device, start);
+    let mut trainer = open(Start::Fresh).unwrap();
+    if let Some(k) = stop_at {
+        for _ in 0..k {
+            trainer.step().await.unwrap();
+        }
+        let bytes = trainer.checkpoint(1.0).await.unwrap();
+        let checkpoint = kindling::checkpoint::from_bytes(&bytes).unwrap();
+        trainer = open(Start::Checkpoint(checkpoint)).unwrap();
+    }
+    while !trainer.finished() {
+        trainer.step().await.unwrap();
+    }
+    let header = WeightsHeader::new(ModelConfig::new(), Default::default(), "mnist", 2, None);
+    weights::to_bytes_async(&trainer.model(), &header)
+        .await
+        .unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn a_checkpointed_run_continues_exactly_in_the_browser() {
+    // Mid-epoch (Adam's moments, dropout's stream and the shuffle carry on) and between epochs.
+    for device in [Device::flex(), webgpu().await] {
+        let straight = weights_after(&device, None).await;
+        for stop_at in [2, 3] {
+            let continued = weights_after(&device, Some(stop_at)).await;
+            assert!(
+                continued == straight,
+                "{device:?}: stopped after {stop_at} steps and continued, the weights differ"
+            );
+        }
+    }
+}
+
 /// A drawn "1": a dark vertical bar on white RGBA paper.
 fn drawn_one() -> Vec<u8> {
     let (w, h) = (100, 100);

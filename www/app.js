@@ -146,7 +146,7 @@ function drawPreview({ pixels, captions, blend }) {
 }
 
 // ---- training -------------------------------------------------------------------------------
-let run = null;   // {settings, started, epochOffset, latest: the last weights the worker sent}
+let run = null;   // {settings, teacher, latest: the last weights the worker sent}
 
 function setButtons(state) {
   const on = { idle: ['start', 'reset'], loading: [], running: ['pause', 'stop'], paused: ['resume', 'stop'] }[state];
@@ -162,11 +162,13 @@ async function teacherWeights() {
   return new Uint8Array(await response.arrayBuffer());
 }
 
-// Starts a run; `from` continues a checkpoint: its weights, for the epochs it had left. With
-// distillation ticked, the model now reading drawings teaches it.
+// Starts a run; `from` is where it starts: a checkpoint (the run it holds goes on exactly,
+// with its own teacher) or weights (a new run on them). With distillation ticked, the model
+// now reading drawings teaches it.
 async function startRun(settings, from) {
-  const teacher = settings.distill ? await teacherWeights() : undefined;
-  run = { settings, started: performance.now(), epochOffset: from?.epoch ?? 0, latest: null };
+  const teacher = from?.teacher ?? (settings.distill ? await teacherWeights() : undefined);
+  run = { settings, teacher, latest: null };
+  lastCheckpoint = null;
   for (const id of ['card', 'compression']) $(id).hidden = true;
   $('cost').textContent = '';
   $('compress').disabled = true;
@@ -176,9 +178,7 @@ async function startRun(settings, from) {
   $('status').textContent = 'Starting…';
   $('progress').value = 0;
   setButtons('running');
-  const epochs = Math.max(1, settings.epochs - run.epochOffset);
-  trainer.postMessage({ type: 'train', settings: { ...settings, epochs }, weights: from?.bytes,
-                        epochsBefore: run.epochOffset, teacher });
+  trainer.postMessage({ type: 'train', settings, weights: from?.bytes, teacher });
 }
 
 $('start').onclick = () => {
@@ -186,9 +186,17 @@ $('start').onclick = () => {
   if (settings) startRun(settings, null);
 };
 
-// Weights to continue from: {bytes, epoch (epochs done), accuracy}. Offered after a reload (the
-// last epoch's checkpoint) and after a failed run (the last weights the worker sent).
+// What Continue starts from: a checkpoint {bytes, info, settings, teacher, accuracy, savedAt}
+// (after Stop, a reload or a failure) or weights {bytes, where} (after a diverged run, or a
+// failure before the first checkpoint).
 let checkpoint = null;
+let lastCheckpoint = null;   // the run's latest, as the worker sent it
+
+// Where a checkpoint stopped, in words: "after epoch 1 of 2" or "in epoch 2 of 2, after step 3 of 10".
+function checkpointPlace({ epoch, batch, epochs, steps_per_epoch: steps }) {
+  return batch === 0 ? `after epoch ${epoch} of ${epochs}`
+    : `in epoch ${epoch + 1} of ${epochs}, after step ${batch} of ${steps}`;
+}
 function offerToContinue(from, text) {
   checkpoint = from;
   $('resume-text').textContent = text;
@@ -199,12 +207,15 @@ function offerToContinue(from, text) {
 async function offerCheckpoint() {
   let saved;
   try { saved = await loadCheckpoint(); } catch { saved = null; }
-  if (!saved || saved.epoch >= saved.settings.epochs) return;
+  // A checkpoint of a finished run, or a weights file kept by an older version, has nothing to continue.
+  if (!saved?.info || saved.info.epoch >= saved.info.epochs) return;
   fillForm(saved.settings);
-  offerToContinue(saved, `A run from ${new Date(saved.savedAt).toLocaleString()} stopped after epoch `
-    + `${saved.epoch} of ${saved.settings.epochs} (test accuracy ${(saved.accuracy * 100).toFixed(2)}%).`);
+  offerToContinue(saved, `A run from ${new Date(saved.savedAt).toLocaleString()} stopped ${checkpointPlace(saved.info)}`
+    + `${saved.accuracy == null ? '' : ` (test accuracy ${(saved.accuracy * 100).toFixed(2)}%)`}. Continue goes on exactly from there.`);
 }
-// Continue with the settings in the form (say, a lower learning rate after a diverged run).
+// Continue with the settings in the form: a checkpoint accepts more epochs and refuses any other
+// change (it continues exactly); weights take any settings (say, a lower learning rate after a
+// diverged run).
 $('continue').onclick = () => {
   const settings = readSettings();
   if (settings) startRun(settings, checkpoint);
@@ -285,25 +296,19 @@ function onTrainerMessage({ data }) {
       $('device-note').textContent = `Training on ${data.backend}: ${data.why}.`;
       testImages = data.images; testLabels = data.labels;
       break;
-    case 'step': {
-      const total = data.steps_per_epoch * data.epochs;
-      const done = (data.epoch - 1) * data.steps_per_epoch + data.step;
-      const elapsed = (performance.now() - run.started) / 1000;
-      const eta = (elapsed / done) * (total - done);
-      $('progress').value = done / total;
-      const epoch = data.epoch + run.epochOffset, epochs = data.epochs + run.epochOffset;
-      $('status').textContent = `epoch ${epoch}/${epochs} · step ${data.step}/${data.steps_per_epoch}`
+    case 'step':
+      $('progress').value = data.steps_done / data.total_steps;
+      $('status').textContent = `epoch ${data.epoch}/${data.epochs} · step ${data.step}/${data.steps_per_epoch}`
         + ` · loss ${data.loss.toFixed(4)}${data.penalty > 0 ? ` + penalty ${data.penalty.toFixed(4)}` : ''}`
-        + ` · lr ${data.learning_rate.toPrecision(3)} · ${Math.round(data.samplesPerSec)} samples/s`
-        + ` · ${formatTime(elapsed)} elapsed · ETA ${formatTime(eta)}`;
-      chart.addStep(done, data.loss, total, data.penalty);
+        + ` · lr ${data.learning_rate.toPrecision(3)} · ${Math.round(data.samples_per_second)} samples/s`
+        + ` · ${formatTime(data.seconds)} worked · ETA ${formatTime(data.eta_seconds)}`;
+      chart.addStep(data.steps_done, data.loss, data.total_steps, data.penalty);
       showCost(data.cost);
       break;
-    }
     case 'epoch':
       run.evaluated = true;
       chart.addEpoch(data.loss, data.accuracy);
-      $('model-info').textContent = `After epoch ${data.epoch + run.epochOffset}: test accuracy ${(data.accuracy * 100).toFixed(2)}%, `
+      $('model-info').textContent = `After epoch ${data.epoch}: test accuracy ${(data.accuracy * 100).toFixed(2)}%, `
         + `test loss ${data.loss.toFixed(4)}. The first ${data.predictions.length} test digits:`;
       drawGrid(data.predictions);
       drawViews(data);
@@ -311,8 +316,7 @@ function onTrainerMessage({ data }) {
       $('compress').disabled = false;
       break;
     case 'weights':
-      run.latest = { bytes: data.bytes.slice(), epoch: data.epochsDone + run.epochOffset,
-                     where: `epoch ${data.epoch + run.epochOffset}, step ${data.step}` };
+      run.latest = { bytes: data.bytes.slice(), where: `epoch ${data.epoch}, step ${data.step}` };
       if (!run.evaluated) {
         $('model-info').textContent = `Drawings are read by the model being trained (its weights after ${run.latest.where}).`;
       }
@@ -321,8 +325,9 @@ function onTrainerMessage({ data }) {
       $('download').disabled = false;
       break;
     case 'checkpoint':
-      saveCheckpoint({ bytes: data.bytes, epoch: data.epoch + run.epochOffset, settings: run.settings,
-                       accuracy: data.accuracy, savedAt: Date.now() })
+      lastCheckpoint = { bytes: data.bytes, info: data.info, settings: run.settings, teacher: run.teacher,
+                         accuracy: data.accuracy, savedAt: Date.now() };
+      saveCheckpoint(lastCheckpoint)
         .catch((e) => { $('status').textContent += ` · not saved in this browser: ${e.message ?? e}`; });
       break;
     case 'download': downloadWeights(data.bytes, data.precision); break;
@@ -338,7 +343,11 @@ function onTrainerMessage({ data }) {
       showCard(JSON.parse(data.record), data.card, download);
       runs.keep(data.record);
       break;
-    case 'stopped': setButtons('idle'); $('status').textContent += ' · stopped'; break;
+    case 'stopped':
+      setButtons('idle');
+      $('status').textContent += ' · stopped';
+      if (lastCheckpoint) offerToContinue(lastCheckpoint, `Stopped ${checkpointPlace(lastCheckpoint.info)}: Continue goes on exactly from there.`);
+      break;
     case 'error':
       setButtons(testImages || run ? 'idle' : 'loading');
       $('status').textContent += ' · stopped';
@@ -373,7 +382,14 @@ function restartTrainer(why) {
   $('run-error').textContent = latest
     ? `${why}. Training stopped; the weights after ${latest.where} are kept.`
     : `${why}. Training stopped before any weights were kept.`;
-  if (latest) offerToContinue(latest, 'Continue from the kept weights, on a new device (or choose the CPU above).');
+  // The run's checkpoint continues it exactly (from the end of its last epoch); without one,
+  // the last weights start a new run.
+  if (lastCheckpoint) {
+    offerToContinue(lastCheckpoint, `Continue exactly from the run's checkpoint (${checkpointPlace(lastCheckpoint.info)}), `
+      + 'on a new device (or choose the CPU above).');
+  } else if (latest) {
+    offerToContinue(latest, 'Continue from the kept weights, on a new device (or choose the CPU above).');
+  }
   startTrainer();
 }
 startTrainer();

@@ -1,10 +1,10 @@
 // `./build.sh bench` in the browser: times training steps of the reference model (batch 128)
 // on one backend, and single-image inference on the CPU. Driven by tests/e2e/bench.mjs.
 import init, { Predictor, presetSettings } from './pkg/cpu/kindling.js';
-import { openTraining, useWebGpuKernels } from './backends.js';
+import { datasets, openTraining, useWebGpuKernels } from './backends.js';
 import { loadMnist } from './mnist.js';
 
-const SETTINGS = { epochs: 1, batch_size: 128, learning_rate: 0.001, seed: 42, limit: 0 };
+const SETTINGS = { epochs: 1, batch_size: 128, learning_rate: 0.001, seed: 42 };
 
 async function timeTraining(backend, steps, files, settings = SETTINGS) {
   const training = await openTraining(backend, files, settings, undefined);
@@ -22,7 +22,7 @@ async function timeTraining(backend, steps, files, settings = SETTINGS) {
 async function timeInference(files) {
   const weights = new Uint8Array(await (await fetch('pkg/mnist-cnn.kndl')).arrayBuffer());
   const predictor = new Predictor(weights);
-  const image = files[2].subarray(16, 16 + 784);   // the first test digit
+  const image = (await datasets('cpu', files)).testImage(0);
   for (let i = 0; i < 20; i++) predictor.predict(image);
   const runs = 200, started = performance.now();
   for (let i = 0; i < runs; i++) predictor.predict(image);

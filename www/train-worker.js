@@ -1,9 +1,11 @@
 // The training worker: owns the data, the device and the run. It trains one step at a time and
 // yields to its event loop between steps, so Pause and Stop act within one step; the page only
-// draws what it posts. After each epoch it posts a checkpoint the page keeps in IndexedDB.
+// draws what it posts. The run (Rust's `Training`) reports its own progress, rate, time left and
+// record; this loop relays them. After each epoch, and when stopped, it posts the run's
+// checkpoint, which the page keeps in IndexedDB to continue exactly after a reload.
 // Messages: see README.md in this folder.
-import init, { augmentPreview, energyPresets, presetSettings, runCard, runRecord } from './pkg/cpu/kindling.js';
-import { openTraining } from './backends.js';
+import init, { Training, energyPresets, presetSettings, runCard } from './pkg/cpu/kindling.js';
+import { datasets, openTraining } from './backends.js';
 import { loadMnist } from './mnist.js';
 
 // Send the predictor fresh weights this often, so drawings use the model being trained.
@@ -13,12 +15,8 @@ let files = null;         // the four inflated IDX files
 let dataBytes = 0;        // the bytes downloaded for them
 let training = null;      // the run in progress
 let state = 'idle';       // idle | running | paused | stopping
-let lastAccuracy;
 let lastReport = null;    // the last step that kept its update
 let lastEvaluation = null;
-let lastCost = null;      // what the run has spent so far (the ledger's report)
-// How many training images the augmentation preview shows.
-const PREVIEW_IMAGES = 16;
 
 const post = (message, transfer) => self.postMessage(message, transfer ?? []);
 
@@ -39,6 +37,7 @@ async function loadData() {
   const loaded = await loadMnist((loaded, total) => post({ type: 'loading', loaded, total }));
   files = loaded.files;
   dataBytes = loaded.total;
+  await datasets('cpu', files);   // parsed and checked here: a damaged file is refused now
   post({ type: 'loaded', total: loaded.total });
 }
 
@@ -90,15 +89,27 @@ async function chooseBackend(choice, settings) {
 }
 
 // The current weights, for predictions and to continue from if the run fails: after `report`'s
-// step, with the epochs fully done by then.
+// step.
 function sendWeights(bytes, report) {
-  const epochsDone = report.epoch - (report.epoch_done ? 0 : 1);
-  post({ type: 'weights', bytes, epoch: report.epoch, step: report.step, epochsDone }, [bytes.buffer]);
+  post({ type: 'weights', bytes, epoch: report.epoch, step: report.step }, [bytes.buffer]);
 }
 
-// Trains with `settings`; from a checkpoint's weights when `weights` is given, after
-// `epochsBefore` epochs of the run it continues; distilling from `teacher`'s weights if given.
-async function train(settings, weights, epochsBefore = 0, teacher = undefined) {
+// The run's checkpoint, with what it holds, for the page to keep. Gradient descent cannot be
+// checkpointed mid-epoch: then the page keeps the one from the end of the last epoch.
+async function sendCheckpoint(accuracy) {
+  let bytes;
+  try {
+    bytes = await training.checkpoint();
+  } catch (error) {
+    if (error.name === 'CheckpointError') return;
+    throw error;
+  }
+  post({ type: 'checkpoint', bytes, accuracy, info: JSON.parse(Training.checkpointInfo(bytes)) }, [bytes.buffer]);
+}
+
+// Trains with `settings`, from `weights` when given: a weights file (a new run on that model)
+// or a checkpoint (the run it holds goes on exactly); distilling from `teacher`'s weights if given.
+async function train(settings, weights, teacher = undefined) {
   training?.free();
   training = null;
   const { backend, why } = await chooseBackend(settings.backend ?? 'auto', settings);
@@ -106,49 +117,35 @@ async function train(settings, weights, epochsBefore = 0, teacher = undefined) {
   post({ type: 'started', backend: backend === 'webgpu' ? 'WebGPU' : 'CPU', why,
          images: training.shownImages(), labels: training.shownLabels() });
   state = 'running';
-  lastAccuracy = undefined;
   lastReport = null;
   lastEvaluation = null;
-  const device = backend === 'webgpu' ? why : 'CPU (wasm)';
-  const started = performance.now();
-  let lastWeights = started;
-  let modelBytes = 0;
+  let lastWeights = -Infinity;   // the page gets the weights after the first step too
   while (state === 'running' || state === 'paused') {
     if (state === 'paused') { await new Promise((resolve) => setTimeout(resolve, 50)); continue; }
     const report = JSON.parse(await training.step());
     lastReport = report;
-    lastCost = report.cost;
-    const seconds = (performance.now() - started) / 1000;
-    post({ type: 'step', ...report, samplesPerSec: report.samples_seen / seconds });
-    let bytes = null;   // the weights file, written at most once a step
+    post({ type: 'step', ...report });
     if (report.epoch_done) {
-      const evaluation = JSON.parse(await training.evaluate());
-      lastAccuracy = evaluation.accuracy;
-      lastEvaluation = evaluation;
-      lastCost = evaluation.cost;
-      report.finished ||= evaluation.stop != null;   // early stopping ends the run here
-      post({ type: 'epoch', epoch: report.epoch, ...evaluation });
-      bytes = await training.save(lastAccuracy);
-      post({ type: 'checkpoint', epoch: report.epoch, accuracy: lastAccuracy, bytes: bytes.slice() });
+      lastEvaluation = JSON.parse(await training.evaluate());
+      report.finished ||= lastEvaluation.stop != null;   // early stopping ends the run here
+      post({ type: 'epoch', epoch: report.epoch, ...lastEvaluation });
+      await sendCheckpoint(lastEvaluation.accuracy);
     }
     if (report.finished || performance.now() - lastWeights > WEIGHTS_EVERY_MS) {
-      bytes ??= await training.save(lastAccuracy);
-      modelBytes = bytes.length;   // before the buffer moves to the page
-      sendWeights(bytes, report);
+      sendWeights(await training.save(), report);
       lastWeights = performance.now();
     }
     if (report.finished) {
       state = 'idle';
-      const facts = { device, images: Math.min(settings.limit, 60000), epochs: report.epoch + epochsBefore,
-                      seconds: (performance.now() - started) / 1000, test_accuracy: lastEvaluation.accuracy,
-                      test_loss: lastEvaluation.loss, finished_at: Math.floor(Date.now() / 1000),
-                      cost: lastCost, data_bytes: dataBytes, model_bytes: modelBytes };
-      const record = runRecord(JSON.stringify(settings), JSON.stringify(facts), Boolean(teacher));
+      const device = backend === 'webgpu' ? why : 'CPU (wasm)';
+      const record = await training.record(device, dataBytes);
       post({ type: 'finished', record, card: runCard(record), stopped: lastEvaluation.stop });
       return;
     }
     await yieldToEvents();
   }
+  // Stopped: the run as it is now, to continue exactly later.
+  await sendCheckpoint(lastEvaluation?.accuracy);
   state = 'idle';
   post({ type: 'stopped' });
 }
@@ -158,17 +155,17 @@ self.onmessage = async ({ data }) => {
     switch (data.type) {
       case 'train':
         if (state !== 'idle') return;
-        await train(data.settings, data.weights, data.epochsBefore, data.teacher);
+        await train(data.settings, data.weights, data.teacher);
         break;
       case 'compress': await compress(); break;
       case 'preset': post({ type: 'preset', settings: JSON.parse(presetSettings(data.name)) }); break;
-      case 'preview': preview(data.settings, data.seed); break;
+      case 'preview': await preview(data.settings, data.seed); break;
       case 'pause': if (state === 'running') { state = 'paused'; post({ type: 'paused' }); } break;
       case 'resume': if (state === 'paused') { state = 'running'; post({ type: 'resumed' }); } break;
       case 'stop': if (state !== 'idle') state = 'stopping'; break;
       case 'save':
         if (training) {
-          const bytes = await training.save(lastAccuracy, data.precision);
+          const bytes = await training.save(data.precision);
           post({ type: 'download', bytes, precision: data.precision ?? 'f32' }, [bytes.buffer]);
         }
         break;
@@ -189,21 +186,20 @@ async function gzippedLength(bytes) {
 // on the full test set (the int8 copy is evaluated here, on the CPU).
 async function compress() {
   if (!training || !lastEvaluation) return;
-  const f32 = await training.save(lastAccuracy, 'f32');
-  const int8 = await training.save(lastAccuracy, 'int8');
+  const f32 = await training.save('f32');
+  const int8 = await training.save('int8');
   const quantized = JSON.parse(await training.evaluateWeights(int8));
-  post({ type: 'compressed', f32: { bytes: f32.length, gzipped: await gzippedLength(f32), accuracy: lastAccuracy },
+  post({ type: 'compressed', f32: { bytes: f32.length, gzipped: await gzippedLength(f32), accuracy: lastEvaluation.accuracy },
          int8: { bytes: int8.length, gzipped: await gzippedLength(int8), accuracy: quantized.accuracy }, weights: int8 },
        [int8.buffer]);
 }
 
 // The first training images as `settings` would augment them, or why the settings cannot.
-function preview(settings, seed) {
+async function preview(settings, seed) {
   if (!files) return;
   try {
-    const images = files[0].subarray(16, 16 + PREVIEW_IMAGES * 784);   // after the IDX header
-    const labels = files[1].subarray(8, 8 + PREVIEW_IMAGES);
-    const { pixels, captions, blend } = JSON.parse(augmentPreview(images, labels, JSON.stringify(settings), seed));
+    const sets = await datasets('cpu', files);
+    const { pixels, captions, blend } = JSON.parse(sets.preview(JSON.stringify(settings), seed));
     post({ type: 'preview', pixels: Uint8Array.from(pixels), captions, blend });
   } catch (error) {
     post({ type: 'preview', error: error.message ?? String(error) });
@@ -219,7 +215,7 @@ async function failed(error) {
     if (error.name === 'Diverged' && lastReport) {
       try {
         // The model went back to the weights from before the last step that kept its update.
-        sendWeights(await training.save(lastAccuracy), { ...lastReport, step: lastReport.step - 1, epoch_done: false });
+        sendWeights(await training.save(), { ...lastReport, step: lastReport.step - 1 });
       } catch { /* the page keeps the last weights it was sent */ }
     }
     post({ type: 'error', kind: error.name, message });

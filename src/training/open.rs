@@ -51,10 +51,11 @@ impl Trainer {
         }
         let refused = |e| TrainError::Checkpoint(CheckpointError::Weights(e));
         let (model, epochs_before) = match &start {
+            // Built on the plain device and moved to autodiff below, as loaded weights are: its
+            // parameters are initialised (and numbered) here, not on first use.
             Start::Fresh => {
-                let device = device.clone().autodiff();
                 device.seed(config.seed);
-                (config.model.init(&device), 0)
+                (config.model.init(device), 0)
             }
             Start::Weights(bytes) => {
                 let (model, header) = weights::from_bytes_for(bytes, &config.model, device)

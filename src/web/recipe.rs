@@ -1,14 +1,14 @@
 //! The page's recipe helpers: presets for the form, a preview of the augmentation the form
-//! describes, and the record a finished run leaves for comparison.
+//! describes, and the card of a finished run's record.
 
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use super::{js_error, json};
-use crate::data::{Dataset, Normalization, IMAGE_PIXELS, NUM_CLASSES};
+use super::{js_error, json, Datasets};
+use crate::data::{Normalization, IMAGE_PIXELS, NUM_CLASSES};
 use crate::random::SplitMix64;
 use crate::recipe::{Preset, RunSettings};
-use crate::runs::{RunFacts, RunRecord};
+use crate::runs::RunRecord;
 
 /// A preset's settings ("seed" or "best") as JSON named like the form's fields; the ones it
 /// leaves out keep the form's defaults.
@@ -30,50 +30,50 @@ struct PreviewJson {
     blend: Option<f32>,
 }
 
-/// The first training images (`images`: 28×28 bytes each; `labels`) as the form's settings
-/// would augment them, drawn with `seed`. Refuses invalid settings with the reason.
-#[wasm_bindgen(js_name = augmentPreview)]
-pub fn augment_preview(
-    images: Vec<u8>,
-    labels: Vec<u8>,
-    settings: &str,
-    seed: u32,
-) -> Result<String, JsError> {
-    let settings: RunSettings = serde_json::from_str(settings).map_err(js_error)?;
-    let augment = settings.config().augment;
-    augment.validate().map_err(js_error)?;
-    let set = Dataset::from_parts(images, labels).map_err(js_error)?;
-    let indices: Vec<usize> = (0..set.len()).collect();
-    let (mut pixels, mut classes) = (Vec::new(), Vec::new());
-    set.fill_batch(
-        &indices,
-        Normalization::UnitRange,
-        &mut pixels,
-        &mut classes,
-    );
-    let targets = augment.apply(&mut pixels, &classes, 0.0, &mut SplitMix64(seed.into()));
-    let (captions, blend) = match targets {
-        None => (classes.iter().map(|c| c.to_string()).collect(), None),
-        Some(targets) => {
-            let rows = targets.chunks_exact(NUM_CLASSES);
-            let blend = rows
-                .clone()
-                .map(|row| row.iter().copied().fold(0.0, f32::max));
-            // A blend of two images of the same class is all that class; the others show λ.
-            let blend = blend.filter(|&share| share < 0.9999).fold(0.5, f32::max);
-            (rows.map(blend_caption).collect(), Some(blend))
-        }
-    };
-    let pixels = pixels
-        .iter()
-        .map(|p| (p.clamp(0.0, 1.0) * 255.0).round() as u8)
-        .collect::<Vec<u8>>();
-    debug_assert_eq!(pixels.len(), set.len() * IMAGE_PIXELS);
-    Ok(json(&PreviewJson {
-        pixels,
-        captions,
-        blend,
-    }))
+/// Training images the augmentation preview shows.
+const PREVIEW_IMAGES: usize = 16;
+
+#[wasm_bindgen]
+impl Datasets {
+    /// The first training images as the form's `settings` (JSON) would augment them, drawn
+    /// with `seed`: JSON `{pixels, captions, blend}`. Refuses invalid settings with the reason.
+    pub fn preview(&self, settings: &str, seed: u32) -> Result<String, JsError> {
+        let settings: RunSettings = serde_json::from_str(settings).map_err(js_error)?;
+        let augment = settings.config().augment;
+        augment.validate().map_err(js_error)?;
+        let set = self.train.clone().limit(PREVIEW_IMAGES);
+        let indices: Vec<usize> = (0..set.len()).collect();
+        let (mut pixels, mut classes) = (Vec::new(), Vec::new());
+        set.fill_batch(
+            &indices,
+            Normalization::UnitRange,
+            &mut pixels,
+            &mut classes,
+        );
+        let targets = augment.apply(&mut pixels, &classes, 0.0, &mut SplitMix64(seed.into()));
+        let (captions, blend) = match targets {
+            None => (classes.iter().map(|c| c.to_string()).collect(), None),
+            Some(targets) => {
+                let rows = targets.chunks_exact(NUM_CLASSES);
+                let blend = rows
+                    .clone()
+                    .map(|row| row.iter().copied().fold(0.0, f32::max));
+                // A blend of two images of the same class is all that class; the others show λ.
+                let blend = blend.filter(|&share| share < 0.9999).fold(0.5, f32::max);
+                (rows.map(blend_caption).collect(), Some(blend))
+            }
+        };
+        let pixels = pixels
+            .iter()
+            .map(|p| (p.clamp(0.0, 1.0) * 255.0).round() as u8)
+            .collect::<Vec<u8>>();
+        debug_assert_eq!(pixels.len(), set.len() * IMAGE_PIXELS);
+        Ok(json(&PreviewJson {
+            pixels,
+            captions,
+            blend,
+        }))
+    }
 }
 
 /// "3+8": the classes a mixup target blends, the larger share first.
@@ -86,20 +86,7 @@ fn blend_caption(target: &[f32]) -> String {
     classes.join("+")
 }
 
-/// The one-line record of a finished run (the CLI's JSON-lines format) from its settings and
-/// `facts` (JSON: [`RunFacts`]), for the page's comparison table.
-#[wasm_bindgen(js_name = runRecord)]
-pub fn run_record(settings: &str, facts: &str, distilled: bool) -> Result<String, JsError> {
-    let settings: RunSettings = serde_json::from_str(settings).map_err(js_error)?;
-    let facts: RunFacts = serde_json::from_str(facts).map_err(js_error)?;
-    let distill = distilled.then(|| settings.recipe.distill());
-    Ok(json(&RunRecord::new(
-        &settings.config().with_distill(distill),
-        facts,
-    )))
-}
-
-/// The card of a run record (JSON from `runRecord`): the run in a page a person reads.
+/// The card of a run record (JSON from `Training.record`): the run in a page a person reads.
 #[wasm_bindgen(js_name = runCard)]
 pub fn run_card(record: &str) -> Result<String, JsError> {
     let record: RunRecord = serde_json::from_str(record).map_err(js_error)?;

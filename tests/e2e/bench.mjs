@@ -1,6 +1,7 @@
 // The browser half of `./build.sh bench`: what the page downloads before a first prediction
 // (gzip sizes), training steps of the reference model in headless Chromium on the CPU bundle and
-// on WebGPU, and one-image inference. Usage: node tests/e2e/bench.mjs [cpu steps] [webgpu steps]
+// on WebGPU, one-image inference, and memory over a long run on each (www/memory-worker.js).
+// Usage: node tests/e2e/bench.mjs [cpu steps] [webgpu steps] [memory: cpu steps] [webgpu steps]
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -17,7 +18,7 @@ const GPU_BUNDLE = ['pkg/gpu/kindling.js', 'pkg/gpu/kindling_bg.wasm'];
 const gz = (files) => files.reduce((sum, f) => sum + gzipSync(readFileSync(join(ROOT, 'www', f)), { level: 9 }).length, 0);
 const mb = (bytes) => `${(bytes / 1e6).toFixed(2)} MB`;
 
-const [cpuSteps = 20, gpuSteps = 2] = process.argv.slice(2).map(Number);
+const [cpuSteps = 20, gpuSteps = 2, memoryCpu = 10_000, memoryGpu = 2_000] = process.argv.slice(2).map(Number);
 console.log('browser (headless Chromium), reference model, batch 128:');
 console.log(`  download before the first prediction  ${mb(gz(FIRST_PREDICTION))} gzipped (target ≤ 1 MB)`);
 console.log(`  WebGPU bundle, fetched when used      ${mb(gz(GPU_BUNDLE))} gzipped (target ≤ 3 MB)`);
@@ -57,8 +58,30 @@ try {
   const latency = await drawingLatencyWhileTraining(browser, url);
   console.log(`  drawing → probabilities on the page   median ${latency.median.toFixed(1)} ms, worst`
               + ` ${latency.worst.toFixed(1)} ms of ${latency.count}, while training on the CPU (target < 50 ms)`);
+  await memoryOverLongRuns(page, adapter ? { cpu: memoryCpu, webgpu: memoryGpu } : { cpu: memoryCpu });
 } finally {
   await close();
+}
+
+// Memory over long runs (batch 8, weights saved every 250 steps, evaluation and checkpoint each
+// epoch): the wasm memory and the live GPU buffers after the first step, after the first epoch
+// and at the end. Growth after the first epoch is a leak; the check fails the bench.
+async function memoryOverLongRuns(page, steps) {
+  const result = await page.evaluate((steps) => new Promise((resolve) => {
+    const worker = new Worker('memory-worker.js', { type: 'module' });
+    worker.onmessage = ({ data }) => resolve(data);
+    worker.onerror = (e) => resolve({ error: e.message });
+    worker.postMessage(steps);
+  }), steps);
+  if (result.error) throw new Error(result.error);
+  const leaks = [];
+  for (const [backend, run] of Object.entries(result)) {
+    const at = (mark) => `${mb(run[mark].wasm)}${backend === 'webgpu' ? ` + ${mb(run[mark].gpu)} GPU buffers` : ''}`;
+    console.log(`  memory, ${run.steps} ${backend === 'cpu' ? 'CPU' : 'WebGPU'} steps (${run.seconds.toFixed(0)} s)`.padEnd(39)
+                + ` wasm ${at('first')} after the first step, ${at('warm')} after the first epoch, ${at('end')} at the end`);
+    if (run.end.wasm > run.warm.wasm || run.end.gpu > run.warm.gpu) leaks.push(backend);
+  }
+  if (leaks.length) throw new Error(`memory grew after the first epoch on ${leaks.join(' and ')}`);
 }
 
 // The page as a user meets it: training runs on the CPU while strokes are drawn; time from each

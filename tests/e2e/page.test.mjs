@@ -2,7 +2,7 @@
 // driven by playwright-core. Run by `./build.sh test` (node --test tests/e2e/).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, mnistLoaded, serveAndLaunch } from './browser.mjs';
@@ -119,10 +119,10 @@ test('Train runs steps and plots them; Pause stops the step counter', async () =
   assert.deepEqual(consoleErrors, []);
 });
 
-test('after a reload the page offers to continue from the last epoch, and does', async () => {
+test('after a reload the page offers to continue from where Stop left the run, and does', async () => {
   await page.reload();
   await page.waitForFunction(() => !document.querySelector('#resume-offer').hidden, null, { timeout: 60_000 });
-  assert.match(await page.locator('#resume-text').textContent(), /stopped after epoch 1 of 2/);
+  assert.match(await page.locator('#resume-text').textContent(), /stopped in epoch 2 of 2, after step \d+ of 10/);
   await page.click('#continue');
   await page.waitForFunction(() => document.querySelector('#status').textContent.includes('done'),
                              null, { timeout: 300_000 });
@@ -131,6 +131,50 @@ test('after a reload the page offers to continue from the last epoch, and does',
   await page.setViewportSize({ width: 390, height: 844 });
   await page.screenshot({ path: join(ARTIFACTS, 'page-phone-width.png'), fullPage: true });
   await page.setViewportSize({ width: 1280, height: 800 });
+  assert.deepEqual(consoleErrors, []);
+});
+
+// The run's weights file, as the Download button gives it.
+async function downloadedWeights() {
+  const [file] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+  return readFileSync(await file.path());
+}
+
+const waitForStatus = (pattern, timeout = 300_000) => page.waitForFunction(
+  (source) => new RegExp(source).test(document.querySelector('#status').textContent), pattern.source, { timeout });
+
+test('a run stopped mid-epoch, reloaded and continued ends with the weights of the run straight through', async () => {
+  const settings = { epochs: 2, limit: 640, backend: 'cpu' };   // 5 steps an epoch
+  await reloadAndWait();
+  await setSettings(settings);
+  await page.click('#start');
+  await waitForStatus(/done/);
+  const straight = await downloadedWeights();
+
+  await reloadAndWait();
+  await setSettings(settings);
+  await page.click('#start');
+  await waitForStatus(/epoch 1\/2 · step [3-5]\//, 120_000);
+  await page.click('#stop');
+  await waitForStatus(/stopped/);
+  await page.reload();
+  await page.waitForFunction(() => !document.querySelector('#resume-offer').hidden, null, { timeout: 60_000 });
+  assert.match(await page.locator('#resume-text').textContent(), /stopped (in epoch 1 of 2, after step [3-5] of 5|after epoch 1 of 2)/);
+  // A checkpoint continues its own run: another learning rate is refused with the reason, and
+  // the offer stays.
+  await setSettings({ learning_rate: 0.002 });
+  await page.click('#continue');
+  await page.waitForFunction(() => document.querySelector('#run-error').textContent.length > 0);
+  assert.match(await page.locator('#run-error').textContent(),
+               /the checkpoint was trained with other settings \(learning_rate 0\.001 there, 0\.002 here\)/);
+  assert.ok(await page.locator('#resume-offer').isVisible());
+  await setSettings({ learning_rate: 0.001 });
+  await page.click('#continue');
+  await waitForStatus(/done/);
+  assert.match(await status(), /epoch 2\/2 · step 5\/5/);
+  const continued = await downloadedWeights();
+  assert.equal(continued.length, straight.length);
+  assert.ok(continued.equals(straight), 'the continued run ends with the same weights, bit for bit');
   assert.deepEqual(consoleErrors, []);
 });
 
