@@ -13,7 +13,7 @@ use futures_lite::future::block_on;
 
 use crate::augment::AugmentConfig;
 use crate::data::{Dataset, Normalization, IMAGE_PIXELS};
-use crate::flex_kernels::{conv2d_pool2_relu, conv2d_valid, max_pool2_relu};
+use crate::kernels::{conv2d_pool2_relu, conv2d_valid, max_pool2_relu};
 use crate::model::ModelConfig;
 use crate::random::SplitMix64;
 use crate::training::{evaluate, Start, TrainError, Trainer, TrainingConfig};

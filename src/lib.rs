@@ -34,10 +34,8 @@ pub mod data;
 pub mod distill;
 pub mod energy;
 pub mod evaluation;
-pub mod flex_kernels;
-#[cfg(feature = "webgpu")]
-pub mod gpu_kernels;
 pub mod inference;
+pub mod kernels;
 pub mod ledger;
 pub mod metrics;
 pub mod model;

@@ -4,7 +4,7 @@
 //! Keras model exactly (valid padding, ReLU, dropout 0.5 before the classifier).
 //!
 //! The BatchNorm variant normalises each convolution block's output, after its pooling and
-//! ReLU. That keeps every convolution fused with its pooling (`flex_kernels`): max pooling
+//! ReLU. That keeps every convolution fused with its pooling (`kernels`): max pooling
 //! commutes with an increasing map, and BatchNorm's learned scale may be negative, so a
 //! BatchNorm between them would forbid the fusion. Normalising after the activation is the
 //! placement Ioffe and Szegedy's successors often found as good or better.
@@ -17,7 +17,7 @@ use burn::tensor::activation::{relu, softmax};
 use burn::tensor::{Device, Tensor};
 
 use crate::data::{IMAGE_SIDE, NUM_CLASSES};
-use crate::flex_kernels::{batch_norm, conv2d_pool2_relu};
+use crate::kernels::{batch_norm, conv2d_pool2_relu, dense};
 use crate::settings;
 
 /// Layer sizes of the CNN. The defaults are the seed model (121,930 parameters).
@@ -171,8 +171,8 @@ impl Model {
     ///
     /// Each pooling runs before its ReLU: the same result (max commutes with a monotone
     /// function), with the ReLU's work done on a quarter of the values. The convolutions run
-    /// as hand-written kernels on the CPU (`flex_kernels`) and on WebGPU (`gpu_kernels`, with
-    /// the dense layers); elsewhere as burn's ops. BatchNorm uses the batch's statistics on an
+    /// as hand-written kernels on the CPU and on WebGPU (with the dense layers there); elsewhere
+    /// as burn's ops: `kernels` chooses. BatchNorm uses the batch's statistics on an
     /// autodiff device and the running ones elsewhere.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         // images [batch, 1, 28, 28]
@@ -215,15 +215,6 @@ impl Model {
     pub fn probabilities(&self, images: Tensor<4>) -> Tensor<2> {
         softmax(self.forward(images), 1) // [batch, 10]
     }
-}
-
-/// `layer.forward(x)`, by Kindling's kernels on WebGPU (`gpu_kernels`), elsewhere by burn.
-fn dense(layer: &Linear, x: Tensor<2>) -> Tensor<2> {
-    #[cfg(feature = "webgpu")]
-    if let Some(out) = crate::gpu_kernels::linear(layer, &x) {
-        return out;
-    }
-    layer.forward(x)
 }
 
 /// BatchNorm when the variant has it, else the input unchanged.

@@ -5,7 +5,7 @@
 use burn::config::Config;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, RmsPropConfig, SgdConfig};
+use burn::optim::{AdamWConfig, ModuleOptimizer, RmsPropConfig, SgdConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::optimizer_state::Portable;
@@ -131,23 +131,8 @@ impl OptimizerConfig {
                     .with_weight_decay(decay);
                 Portable(rmsprop.build()).into()
             }
-            // On WebGPU, one kernel per tensor instead of burn's ~13 ops (`gpu_kernels::adam`).
-            #[cfg(feature = "webgpu")]
-            OptimizerKind::Adam if decay.is_none() => {
-                ModuleOptimizer::from(Portable(crate::gpu_kernels::FusedAdam {
-                    beta_1: beta1,
-                    beta_2: beta2,
-                    epsilon,
-                }))
-            }
-            OptimizerKind::Adam => {
-                let adam = AdamConfig::new()
-                    .with_beta_1(beta1)
-                    .with_beta_2(beta2)
-                    .with_epsilon(epsilon)
-                    .with_weight_decay(decay);
-                Portable(adam.build()).into()
-            }
+            // On WebGPU, one fused kernel per tensor: `kernels` chooses.
+            OptimizerKind::Adam => crate::kernels::adam(beta1, beta2, epsilon, decay),
             OptimizerKind::Adamw => {
                 let adamw = AdamWConfig::new()
                     .with_beta_1(beta1)

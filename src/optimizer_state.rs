@@ -63,7 +63,7 @@ macro_rules! portable {
 portable!(Sgd => SgdState, Adam => AdamState, AdamW => AdamWState, RmsProp => RmsPropState);
 // Its state is burn Adam's, so a run checkpointed on WebGPU continues on the CPU and back.
 #[cfg(feature = "webgpu")]
-portable!(crate::gpu_kernels::FusedAdam => AdamState);
+portable!(crate::kernels::gpu::FusedAdam => AdamState);
 
 impl<const D: usize> StateTensors for AdaptiveMomentumState<D> {
     fn map_tensors(self, f: &mut impl MapTensor) -> Self {

@@ -6,7 +6,8 @@ use burn::tensor::activation::relu;
 use burn::tensor::module::max_pool2d;
 use burn::tensor::ops::MaxPoolOptions;
 use burn::tensor::{Device, Distribution, Tensor};
-use kindling::flex_kernels::{conv2d_pool2_relu, conv2d_valid, max_pool2_relu, runs_here};
+use kindling::kernels::cpu::runs_here;
+use kindling::kernels::{conv2d_pool2_relu, conv2d_valid, max_pool2_relu};
 
 fn close<const D: usize>(ours: Tensor<D>, theirs: Tensor<D>, what: &str) {
     assert_eq!(ours.dims(), theirs.dims(), "{what}: shape");
@@ -242,7 +243,7 @@ fn burns_ops_convolve_only_the_rows_and_columns_the_pooling_keeps() {
 #[test]
 fn batch_norm_in_training_matches_burn_with_its_gradients_and_running_statistics() {
     use burn::nn::BatchNormConfig;
-    use kindling::flex_kernels::batch_norm;
+    use kindling::kernels::batch_norm;
     let device = Device::flex().autodiff();
     for dims in [[16, 32, 13, 13], [7, 5, 3, 2]] {
         let (ours_norm, theirs_norm) = (

@@ -194,7 +194,7 @@ async fn worst_difference<const D: usize>(ours: Tensor<D>, theirs: Tensor<D>) ->
         .fold(0.0f32, f32::max)
 }
 
-/// Kindling's WebGPU kernels (src/gpu_kernels) against burn's own ops on WebGPU: the fused
+/// Kindling's WebGPU kernels (src/kernels/gpu) against burn's own ops on WebGPU: the fused
 /// convolution, pooling and ReLU, its output and the gradients of weight, bias and input.
 #[wasm_bindgen_test]
 async fn webgpu_kernels_match_burns_ops_with_their_gradients() {
@@ -202,7 +202,7 @@ async fn webgpu_kernels_match_burns_ops_with_their_gradients() {
     use burn::tensor::activation::relu;
     use burn::tensor::module::max_pool2d;
     use burn::tensor::ops::MaxPoolOptions;
-    use kindling::gpu_kernels::conv2d_pool2_relu;
+    use kindling::kernels::gpu::conv2d_pool2_relu;
 
     let device = webgpu().await.autodiff();
     let normal = Distribution::Normal(0.0, 1.0);
@@ -262,7 +262,7 @@ async fn webgpu_kernels_match_burns_ops_with_their_gradients() {
 #[wasm_bindgen_test]
 async fn webgpu_dense_kernels_match_burns_linear_with_their_gradients() {
     use burn::nn::LinearConfig;
-    use kindling::gpu_kernels::linear;
+    use kindling::kernels::gpu::linear;
 
     let device = webgpu().await.autodiff();
     let normal = Distribution::Normal(0.0, 1.0);
@@ -302,7 +302,7 @@ async fn webgpu_dense_kernels_match_burns_linear_with_their_gradients() {
 async fn fused_adam_takes_the_steps_burns_adam_takes() {
     use burn::nn::{Linear, LinearConfig};
     use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
-    use kindling::gpu_kernels::FusedAdam;
+    use kindling::kernels::gpu::FusedAdam;
 
     for device in [webgpu().await.autodiff(), Device::flex().autodiff()] {
         let normal = Distribution::Normal(0.0, 1.0);

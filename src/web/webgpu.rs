@@ -31,7 +31,7 @@ pub async fn webgpu_device() -> Result<Device, JsError> {
 /// benchmark can time burn's own ops beside them on the same adapter.
 #[wasm_bindgen(js_name = useWebGpuKernels)]
 pub fn use_webgpu_kernels(on: bool) {
-    crate::gpu_kernels::set_enabled(on);
+    crate::kernels::gpu::set_enabled(on);
 }
 
 #[wasm_bindgen]

@@ -12,7 +12,7 @@
 //! burn's ops on WebGPU.
 //!
 //! The public functions return `None` for anything else (another backend or dtype, an
-//! unsupported shape), and the caller runs burn's ops.
+//! unsupported shape); `super` then tries the CPU kernels and burn's ops.
 
 mod adam;
 mod conv_pool;
@@ -27,16 +27,13 @@ pub use linear::linear;
 use std::fmt::Debug;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use burn::backend::tensor::FloatTensor;
-use burn::backend::{Autodiff, Cube, DType};
-use burn::tensor::{Shape, Tensor};
+use burn::backend::{Cube, DType};
+use burn::tensor::Shape;
 use burn_cubecl::template::{KernelSource, SourceKernel, SourceTemplate};
 use burn_cubecl::tensor::CubeTensor;
 use cubecl::prelude::KernelId;
 use cubecl::server::KernelArguments;
 use cubecl::{CubeCount, CubeDim};
-
-type Tracked = FloatTensor<Autodiff<Cube>>;
 
 /// Whether the kernels run (they do unless `set_enabled(false)`): `./build.sh bench` turns them
 /// off to time burn's own ops on the same machine and adapter.
@@ -50,34 +47,10 @@ pub fn set_enabled(on: bool) {
 /// most 65,535) when there are many, `i` the invocation's index.
 const ENTRY: &str = "@compute @workgroup_size(64)\nfn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) n: vec3<u32>) {\n    let i = id.x + id.y * n.x * 64u;\n";
 
-/// A tensor in one of the two forms the kernels handle: tracked for training, or plain
-/// (evaluation and prediction), or `None` for another backend or dtype.
-enum Lane {
-    Train(Tracked),
-    Infer(CubeTensor),
-}
+super::lanes!(Cube, CubeTensor);
 
-fn lane<const D: usize>(tensor: &Tensor<D>) -> Option<Lane> {
-    if tensor.dtype() != DType::F32 || !ENABLED.load(Ordering::Relaxed) {
-        return None;
-    }
-    if let Ok(t) = tensor.clone().try_into_primitive::<Autodiff<Cube>>() {
-        return Some(Lane::Train(t));
-    }
-    tensor
-        .clone()
-        .try_into_primitive::<Cube>()
-        .ok()
-        .map(Lane::Infer)
-}
-
-/// The tracked form of `lane`: a plain tensor becomes an untracked leaf (an input that needs
-/// no gradient, such as the images).
-fn tracked(lane: Lane) -> Tracked {
-    match lane {
-        Lane::Train(t) => t,
-        Lane::Infer(t) => Tracked::new(t),
-    }
+fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
 }
 
 fn empty(like: &CubeTensor, shape: &[usize], dtype: DType) -> CubeTensor {
