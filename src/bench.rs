@@ -11,13 +11,14 @@ use burn::tensor::{Device, Distribution, Tensor};
 
 use futures_lite::future::block_on;
 
-use crate::augment::AugmentConfig;
+use crate::cost;
+use crate::data::augment::AugmentConfig;
+use crate::data::random::SplitMix64;
 use crate::data::{Dataset, Normalization, IMAGE_PIXELS};
 use crate::kernels::{conv2d_pool2_relu, conv2d_valid, max_pool2_relu};
+use crate::model::inference;
 use crate::model::ModelConfig;
-use crate::random::SplitMix64;
 use crate::training::{evaluate, Start, TrainError, Trainer, TrainingConfig};
-use crate::{cost, inference};
 
 /// What `kindling bench` measured.
 #[derive(Debug, Clone)]
@@ -128,7 +129,7 @@ pub fn augmentation_profile(train: &Dataset) -> Vec<(&'static str, f64)> {
 /// Seconds per training step of the best preset's model and augmentation (BatchNorm, shift,
 /// rotation, scale) at batch 128: what those options cost on top of the seed's step.
 pub fn best_preset_step(train: Dataset, steps: usize) -> Result<f64, TrainError> {
-    let config = crate::recipe::Preset::Best
+    let config = crate::training::recipe::Preset::Best
         .settings()
         .apply(TrainingConfig::new());
     let mut trainer = Trainer::open(config, train, &Device::flex(), Start::Fresh)?;

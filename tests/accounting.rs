@@ -8,8 +8,8 @@ use burn::tensor::Device;
 use futures_lite::future::block_on;
 
 use kindling::cost;
-use kindling::energy::{EnergySettings, PowerPreset, WORLD_GRID_G_PER_KWH};
-use kindling::ledger::{EarlyStopConfig, EarlyStopping, Ledger, StopReason};
+use kindling::cost::energy::{EnergySettings, PowerPreset, WORLD_GRID_G_PER_KWH};
+use kindling::cost::ledger::{EarlyStopConfig, EarlyStopping, Ledger, StopReason};
 use kindling::model::ModelConfig;
 use kindling::training::{self, Event, Start, Trainer, TrainingConfig};
 

@@ -2,9 +2,9 @@
 //! says, and refuses settings that would destroy the images.
 #![cfg(not(target_arch = "wasm32"))]
 
-use kindling::augment::AugmentConfig;
+use kindling::data::augment::AugmentConfig;
+use kindling::data::random::SplitMix64;
 use kindling::data::{IMAGE_PIXELS, IMAGE_SIDE, NUM_CLASSES};
-use kindling::random::SplitMix64;
 
 /// A batch of `n` images, each a filled 6×6 square at a different place near the centre, with a
 /// fainter pixel to its right so that no image is its own mirror.

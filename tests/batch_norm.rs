@@ -11,8 +11,8 @@ use futures_lite::future::block_on;
 use kindling::cost;
 use kindling::data::Normalization;
 use kindling::model::{Model, ModelConfig};
+use kindling::store::weights::{self, WeightsError, WeightsHeader};
 use kindling::training::{Start, Trainer, TrainingConfig};
-use kindling::weights::{self, WeightsError, WeightsHeader};
 
 fn bn() -> ModelConfig {
     ModelConfig::new().with_batch_norm(true).with_dropout(0.0)

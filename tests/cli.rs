@@ -174,7 +174,7 @@ fn a_damaged_weights_file_is_refused() {
 fn a_weights_header_bigger_than_its_record_is_refused_within_a_second() {
     use kindling::data::Normalization;
     use kindling::model::ModelConfig;
-    use kindling::weights::WeightsHeader;
+    use kindling::store::weights::WeightsHeader;
     // Issue 15's file (conv 4096/4096, dense 4096), and a model the layer limits allow: both
     // over a record of 258 bytes with a right checksum.
     for (size, needle) in [
@@ -406,7 +406,7 @@ fn a_checkpointed_run_resumes_exactly() {
 
     let model = |name: &str| {
         let bytes = std::fs::read(scratch(name)).unwrap();
-        kindling::weights::from_bytes(&bytes, &burn::tensor::Device::flex()).unwrap()
+        kindling::store::weights::from_bytes(&bytes, &burn::tensor::Device::flex()).unwrap()
     };
     let ((straight, _), (continued, header)) = (model("straight.kndl"), model("continued.kndl"));
     assert_eq!(header.epochs, 2, "the weights record both epochs");

@@ -10,11 +10,11 @@ use burn::tensor::{Device, Tensor, TensorData};
 use futures_lite::future::block_on;
 
 use kindling::data::{Normalization, Split};
-use kindling::distill::{distillation_loss, DistillConfig};
 use kindling::model::ModelConfig;
-use kindling::quantize;
+use kindling::store::quantize;
+use kindling::store::weights::{self, Precision, WeightsError, WeightsHeader};
+use kindling::training::distill::{distillation_loss, DistillConfig};
 use kindling::training::{self, Start, Trainer, TrainingConfig};
-use kindling::weights::{self, Precision, WeightsError, WeightsHeader};
 
 const SHIPPED: &[u8] = include_bytes!("../weights/mnist-cnn.kndl");
 

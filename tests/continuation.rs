@@ -12,14 +12,14 @@ use std::sync::{Mutex, MutexGuard};
 
 use burn::tensor::Device;
 use futures_lite::future::block_on;
-use kindling::augment::AugmentConfig;
-use kindling::checkpoint::{self, CheckpointError};
+use kindling::cost::energy::EnergySettings;
+use kindling::data::augment::AugmentConfig;
 use kindling::data::Dataset;
-use kindling::energy::EnergySettings;
-use kindling::optimizer::{OptimizerConfig, OptimizerKind, ScheduleConfig, ScheduleKind};
-use kindling::optimizer_state;
+use kindling::store::checkpoint::{self, CheckpointError};
+use kindling::store::optimizer_state;
+use kindling::store::weights;
+use kindling::training::optimizer::{OptimizerConfig, OptimizerKind, ScheduleConfig, ScheduleKind};
 use kindling::training::{evaluate, Start, TrainError, Trainer, TrainingConfig};
-use kindling::weights;
 
 static LOCK: Mutex<()> = Mutex::new(());
 
@@ -100,7 +100,7 @@ fn assert_same_run(a: &Trainer, b: &Trainer, what: &str) {
         continued.seconds, 3.0,
         "{what}: the time before the checkpoint"
     );
-    let reached = |c: &kindling::ledger::CostReport| {
+    let reached = |c: &kindling::cost::ledger::CostReport| {
         (c.milestones.iter())
             .map(|m| (m.accuracy, m.epoch, m.flops))
             .collect::<Vec<_>>()

@@ -6,7 +6,7 @@ mod common;
 
 use burn::tensor::Device;
 use futures_lite::future::block_on;
-use kindling::augment::AugmentConfig;
+use kindling::data::augment::AugmentConfig;
 use kindling::training::{Start, Trainer, TrainingConfig};
 
 /// With and without augmentation (which draws from its own seeded stream) and BatchNorm.

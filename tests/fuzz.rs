@@ -14,11 +14,11 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Mutex;
 
 use burn::tensor::Device;
+use kindling::data::random::SplitMix64;
 use kindling::data::{self, Dataset, IMAGE_PIXELS};
 use kindling::model::ModelConfig;
-use kindling::random::SplitMix64;
-use kindling::weights::{self, Precision, WeightsError, WeightsHeader};
-use kindling::{inference, preprocess};
+use kindling::model::{inference, preprocess};
+use kindling::store::weights::{self, Precision, WeightsError, WeightsHeader};
 
 /// The system allocator, noting the largest single request since the last reset.
 struct Counting;

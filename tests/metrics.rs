@@ -2,7 +2,7 @@
 //! confident mistakes, and their CSV and JSON forms.
 #![cfg(not(target_arch = "wasm32"))]
 
-use kindling::metrics::Report;
+use kindling::training::metrics::Report;
 use kindling::training::Evaluation;
 
 /// Six images: two 0s (one read as 6), three 1s (one read as 7), one 2.

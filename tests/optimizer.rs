@@ -11,8 +11,8 @@ use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
 use futures_lite::future::block_on;
 use kindling::model::ModelConfig;
-use kindling::optimizer::{OptimizerConfig, OptimizerKind, ScheduleConfig, ScheduleKind};
-use kindling::recipe::RecipeSettings;
+use kindling::training::optimizer::{OptimizerConfig, OptimizerKind, ScheduleConfig, ScheduleKind};
+use kindling::training::recipe::RecipeSettings;
 use kindling::training::{Start, Trainer, TrainingConfig};
 
 const X: [f64; 2] = [1.0, 2.0];

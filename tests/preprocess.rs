@@ -1,7 +1,7 @@
 //! MNIST-like preparation of synthetic pictures: polarity, scale, centring, noise and edge cases.
 #![cfg(not(target_arch = "wasm32"))]
 
-use kindling::preprocess::*;
+use kindling::model::preprocess::*;
 
 /// A `width`×`height` canvas filled with `bg`.
 fn canvas(width: usize, height: usize, bg: u8) -> Vec<u8> {

@@ -2,15 +2,16 @@
 //! presets that make it.
 #![cfg(not(target_arch = "wasm32"))]
 
-use kindling::augment::AugmentConfig;
-use kindling::energy::EnergySettings;
-use kindling::ledger::{EarlyStopConfig, Ledger};
+use kindling::cost::card;
+use kindling::cost::energy::EnergySettings;
+use kindling::cost::ledger::{EarlyStopConfig, Ledger};
+use kindling::cost::runs::{self, RunFacts, RunRecord};
+use kindling::data::augment::AugmentConfig;
 use kindling::model::ModelConfig;
-use kindling::optimizer::{OptimizerKind, ScheduleKind};
-use kindling::recipe::{Preset, RecipeSettings};
-use kindling::runs::{self, RunFacts, RunRecord};
+use kindling::training::distill::DistillConfig;
+use kindling::training::optimizer::{OptimizerKind, ScheduleKind};
+use kindling::training::recipe::{Preset, RecipeSettings};
 use kindling::training::TrainingConfig;
-use kindling::{card, distill::DistillConfig};
 
 fn facts(test_accuracy: f32, images: usize, seconds: f64, finished_at: u64) -> RunFacts {
     RunFacts {

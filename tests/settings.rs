@@ -5,8 +5,8 @@
 
 use std::process::Command;
 
-use kindling::recipe::RunSettings;
-use kindling::settings::{self, Setting};
+use kindling::training::recipe::RunSettings;
+use kindling::training::settings::{self, Setting};
 use kindling::training::TrainingConfig;
 
 fn kindling(args: &[&str]) -> std::process::Output {

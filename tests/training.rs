@@ -7,7 +7,7 @@ mod common;
 use burn::tensor::Device;
 use futures_lite::future::block_on;
 use kindling::data::Split;
-use kindling::metrics::Report;
+use kindling::training::metrics::Report;
 use kindling::training::{evaluate, Start, Trainer, TrainingConfig};
 
 #[test]
@@ -79,7 +79,7 @@ fn soft_targets_that_are_one_hot_give_the_usual_cross_entropy() {
 
 #[test]
 fn augmented_training_still_learns() {
-    use kindling::augment::AugmentConfig;
+    use kindling::data::augment::AugmentConfig;
     let augment = AugmentConfig::new()
         .with_shift(2)
         .with_rotation(10.0)

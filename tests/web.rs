@@ -7,9 +7,9 @@ mod common;
 
 use burn::tensor::{Device, Distribution, Tensor};
 use kindling::model::ModelConfig;
+use kindling::store::weights::{self, WeightsHeader};
 use kindling::training::{Start, Trainer, TrainingConfig};
 use kindling::web::{prepare_image, webgpu_device, Predictor};
-use kindling::weights::{self, WeightsHeader};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -120,7 +120,7 @@ async fn weights_after(device: &Device, stop_at: Option<usize>) -> Vec<u8> {
             trainer.step().await.unwrap();
         }
         let bytes = trainer.checkpoint(1.0).await.unwrap();
-        let checkpoint = kindling::checkpoint::from_bytes(&bytes).unwrap();
+        let checkpoint = kindling::store::checkpoint::from_bytes(&bytes).unwrap();
         trainer = open(Start::Checkpoint(checkpoint)).unwrap();
     }
     while !trainer.finished() {

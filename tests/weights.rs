@@ -7,7 +7,7 @@ mod common;
 use burn::tensor::{Device, Distribution, Tensor};
 use kindling::data::Normalization;
 use kindling::model::{Model, ModelConfig};
-use kindling::weights::{self, Precision, WeightsError, WeightsHeader};
+use kindling::store::weights::{self, Precision, WeightsError, WeightsHeader};
 
 fn header(model: &ModelConfig) -> WeightsHeader {
     WeightsHeader::new(model.clone(), Normalization::UnitRange, "toy", 0, None)

@@ -9,8 +9,11 @@ use std::time::Instant;
 use burn::tensor::Device;
 use futures_lite::future::block_on;
 
+use kindling::cost::{self, card};
 use kindling::data::Split;
-use kindling::{card, cost, inference, training, weights};
+use kindling::model::inference;
+use kindling::store::weights;
+use kindling::training;
 
 use crate::{load_split, CliResult};
 

@@ -11,12 +11,13 @@ use burn::tensor::Device;
 use clap::{Parser, Subcommand};
 use futures_lite::future::block_on;
 
+use kindling::cost;
 use kindling::data::{Dataset, Split};
-use kindling::inference::{self, Prediction};
-use kindling::metrics::Report;
+use kindling::model::inference::{self, Prediction};
 use kindling::model::ModelConfig;
+use kindling::store::weights;
+use kindling::training::metrics::Report;
 use kindling::training::{self, Evaluation};
-use kindling::{cost, weights};
 
 use train::{TrainArgs, RUNS_FILE};
 

@@ -11,13 +11,14 @@ use clap::ValueEnum;
 use futures_lite::future::block_on;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use kindling::cost::card;
+use kindling::cost::energy::{EnergySettings, PowerPreset};
+use kindling::cost::runs::{self, RunFacts, RunRecord};
 use kindling::data::{Normalization, Split};
-use kindling::energy::{EnergySettings, PowerPreset};
-use kindling::recipe::{Preset, RunSettings};
-use kindling::runs::{self, RunFacts, RunRecord};
-use kindling::settings::{parser, GRID, TEST_LIMIT, WATTS};
+use kindling::store::{checkpoint, weights};
+use kindling::training::recipe::{Preset, RunSettings};
+use kindling::training::settings::{parser, GRID, TEST_LIMIT, WATTS};
 use kindling::training::{self, Event, Start, Trainer, TrainingConfig};
-use kindling::{card, checkpoint, weights};
 
 use crate::{load_split, print_views, threads, CliResult};
 
@@ -32,7 +33,7 @@ pub struct TrainArgs {
     /// A named recipe; the other flags change it [default: seed].
     #[arg(long, value_enum, default_value_t = Preset::Seed)]
     preset: Preset,
-    /// Epochs, batch size, seed, training images and the recipe (`kindling::settings`).
+    /// Epochs, batch size, seed, training images and the recipe (`kindling::training::settings`).
     #[command(flatten)]
     run: RunSettings,
     /// Start a new run from these weights (the same model variant) instead of fresh ones, with

@@ -14,7 +14,7 @@ use burn::tensor::module::max_pool2d;
 use burn::tensor::ops::MaxPoolOptions;
 use burn::tensor::Tensor;
 
-use crate::optimizer_state::Portable;
+use crate::store::optimizer_state::Portable;
 
 /// A tensor in one of the two forms a backend's kernels handle: tracked for training (`Train`)
 /// or plain (`Infer`: evaluation and prediction). `lane` gives `None` for another backend or

@@ -6,11 +6,11 @@ use burn::optim::GradientsAccumulator;
 use burn::tensor::Device;
 
 use super::{TrainError, Trainer, TrainingConfig};
-use crate::checkpoint::{self, Checkpoint, CheckpointError, CheckpointHeader};
+use crate::cost::ledger::Ledger;
 use crate::data::{self, Dataset};
-use crate::ledger::Ledger;
-use crate::optimizer_state;
-use crate::weights::{self, WeightsHeader};
+use crate::store::checkpoint::{self, Checkpoint, CheckpointError, CheckpointHeader};
+use crate::store::optimizer_state;
+use crate::store::weights::{self, WeightsHeader};
 
 /// Where a run starts.
 // Made once per run and moved straight into `Trainer::open`: boxing the checkpoint would buy nothing.

@@ -9,10 +9,10 @@ use wasm_bindgen::prelude::*;
 
 use super::{js_error, json};
 use crate::data::IMAGE_PIXELS;
-use crate::inference;
+use crate::model::inference;
+use crate::model::preprocess;
 use crate::model::Model;
-use crate::preprocess;
-use crate::weights::{self, WeightsHeader};
+use crate::store::weights::{self, WeightsHeader};
 
 /// Runs a future that the CPU backend has already resolved (it computes eagerly), so that
 /// predictions need no `await` in JavaScript.

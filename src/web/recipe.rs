@@ -5,10 +5,10 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use super::{js_error, json, Datasets};
+use crate::cost::runs::RunRecord;
+use crate::data::random::SplitMix64;
 use crate::data::{Normalization, IMAGE_PIXELS, NUM_CLASSES};
-use crate::random::SplitMix64;
-use crate::recipe::{Preset, RunSettings};
-use crate::runs::RunRecord;
+use crate::training::recipe::{Preset, RunSettings};
 
 /// A preset's settings ("seed" or "best") as JSON named like the form's fields; the ones it
 /// leaves out keep the form's defaults.
@@ -90,14 +90,14 @@ fn blend_caption(target: &[f32]) -> String {
 #[wasm_bindgen(js_name = runCard)]
 pub fn run_card(record: &str) -> Result<String, JsError> {
     let record: RunRecord = serde_json::from_str(record).map_err(js_error)?;
-    Ok(crate::card::text(&record))
+    Ok(crate::cost::card::text(&record))
 }
 
 /// The power presets and the default grid for the page's cost settings, as JSON
 /// `{power: [{name, watts, source}], grid: {g_per_kwh, source}}`.
 #[wasm_bindgen(js_name = energyPresets)]
 pub fn energy_presets() -> String {
-    use crate::energy::{PowerPreset, WORLD_GRID_G_PER_KWH, WORLD_GRID_SOURCE};
+    use crate::cost::energy::{PowerPreset, WORLD_GRID_G_PER_KWH, WORLD_GRID_SOURCE};
     let power: Vec<_> = (PowerPreset::ALL.iter())
         .map(|p| serde_json::json!({"name": p, "watts": p.watts(), "source": p.source()}))
         .collect();

@@ -1,12 +1,12 @@
 //! The page's form, described by Rust: every setting's default, range and the sentence that
-//! refuses a value (`crate::settings`), and each optimizer's defaults. The page fills its
+//! refuses a value (`crate::training::settings`), and each optimizer's defaults. The page fills its
 //! fields from this and asks here whether a value is acceptable as the user types.
 
 use wasm_bindgen::prelude::*;
 
-use crate::optimizer::{OptimizerConfig, OptimizerKind, ScheduleConfig};
-use crate::recipe::RunSettings;
-use crate::settings;
+use crate::training::optimizer::{OptimizerConfig, OptimizerKind, ScheduleConfig};
+use crate::training::recipe::RunSettings;
+use crate::training::settings;
 
 /// `{settings: [Setting], optimizers: [{name, learning_rate, weight_decay}], choices}` as JSON:
 /// what the form's fields default to and accept, what choosing an optimizer brings, and the

@@ -11,16 +11,16 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::{js_error, json, named_error, now_ms, training_error, Datasets};
-use crate::checkpoint::{self, Checkpoint};
+use crate::cost::energy::EnergySettings;
+use crate::cost::ledger::CostReport;
+use crate::cost::runs::{RunFacts, RunRecord};
 use crate::data::Dataset;
-use crate::energy::EnergySettings;
-use crate::evaluation::Evaluation;
-use crate::ledger::CostReport;
-use crate::metrics::Report;
-use crate::recipe::RunSettings;
-use crate::runs::{RunFacts, RunRecord};
+use crate::store::checkpoint::{self, Checkpoint};
+use crate::store::weights::{self, WeightsHeader};
+use crate::training::evaluation::Evaluation;
+use crate::training::metrics::Report;
+use crate::training::recipe::RunSettings;
 use crate::training::{evaluate, Start, Trainer};
-use crate::weights::{self, WeightsHeader};
 
 /// A training run: the trainer and the test set on one device. Steps are asynchronous (WebGPU
 /// reads back asynchronously); the worker awaits each before the next.
@@ -262,7 +262,7 @@ impl Training {
             "train_images": header.train_images,
             "model_epochs": header.epochs_before + header.epoch,
             "seconds": header.seconds,
-            "summary": crate::runs::summary(config),
+            "summary": crate::cost::runs::summary(config),
             "config": config,
         });
         Ok(info.to_string())

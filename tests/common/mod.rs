@@ -46,10 +46,10 @@ pub fn toy_dataset(count: usize) -> Dataset {
 
 /// A weights file of `header` and `record` exactly as given (`record_len` and the checksum
 /// included, right or wrong), framed as `weights::to_bytes` frames one.
-pub fn weights_frame(header: &kindling::weights::WeightsHeader, record: &[u8]) -> Vec<u8> {
+pub fn weights_frame(header: &kindling::store::weights::WeightsHeader, record: &[u8]) -> Vec<u8> {
     let json = serde_json::to_vec(header).expect("a header serialises");
     let mut out = b"KNDL".to_vec();
-    out.extend(kindling::weights::FORMAT_VERSION.to_le_bytes());
+    out.extend(kindling::store::weights::FORMAT_VERSION.to_le_bytes());
     out.extend((json.len() as u32).to_le_bytes());
     out.extend(json);
     out.extend(record);
@@ -58,8 +58,8 @@ pub fn weights_frame(header: &kindling::weights::WeightsHeader, record: &[u8]) -
 
 /// A weights file whose record length and checksum fit `record`: what a crafted or damaged file
 /// that passes the frame's checks looks like.
-pub fn weights_file(header: &kindling::weights::WeightsHeader, record: &[u8]) -> Vec<u8> {
-    let header = kindling::weights::WeightsHeader {
+pub fn weights_file(header: &kindling::store::weights::WeightsHeader, record: &[u8]) -> Vec<u8> {
+    let header = kindling::store::weights::WeightsHeader {
         record_len: record.len(),
         record_checksum: fnv1a(record),
         ..header.clone()

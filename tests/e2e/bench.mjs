@@ -12,7 +12,8 @@ import { ROOT, mnistLoaded, serveAndLaunch } from './browser.mjs';
 const FIRST_PREDICTION = [
   'index.html', 'style.css', 'app.js', 'chart.js', 'pad.js', 'store.js', 'mnist.js', 'backends.js',
   'vendor/uPlot.esm.js', 'vendor/uPlot.min.css', 'predict-worker.js', 'train-worker.js',
-  'cost.js', 'runs.js', 'pkg/cpu/kindling.js', 'pkg/cpu/kindling_bg.wasm', 'pkg/mnist-cnn.kndl',
+  'cost.js', 'runs.js', 'form.js', 'results.js', 'drawing.js', 'figures.js',
+  'pkg/cpu/kindling.js', 'pkg/cpu/kindling_bg.wasm', 'pkg/mnist-cnn.kndl',
 ];
 const GPU_BUNDLE = ['pkg/gpu/kindling.js', 'pkg/gpu/kindling_bg.wasm'];
 const gz = (files) => files.reduce((sum, f) => sum + gzipSync(readFileSync(join(ROOT, 'www', f)), { level: 9 }).length, 0);

@@ -8,8 +8,8 @@ use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamWConfig, ModuleOptimizer, RmsPropConfig, SgdConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::optimizer_state::Portable;
-use crate::settings;
+use crate::store::optimizer_state::Portable;
+use crate::training::settings;
 
 /// The update rules of the original text, from plain gradient descent to AdamW.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

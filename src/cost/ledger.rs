@@ -6,9 +6,9 @@ use burn::config::Config;
 use serde::{Deserialize, Serialize};
 
 use crate::cost;
-use crate::energy::{EnergySettings, Estimate};
+use crate::cost::energy::{EnergySettings, Estimate};
 use crate::model::ModelConfig;
-use crate::settings;
+use crate::training::settings;
 
 /// The test accuracies whose first crossing each run reports, with their cost.
 pub const MILESTONES: [f32; 2] = [0.98, 0.99];

@@ -6,8 +6,8 @@
 
 use serde::Serialize;
 
-use crate::augment::{MAX_SHEAR_DEGREES, MAX_SHIFT};
-use crate::energy::{PowerPreset, WORLD_GRID_G_PER_KWH};
+use crate::cost::energy::{PowerPreset, WORLD_GRID_G_PER_KWH};
+use crate::data::augment::{MAX_SHEAR_DEGREES, MAX_SHIFT};
 
 /// One end of a setting's range.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]

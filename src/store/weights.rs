@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::cost;
 use crate::data::Normalization;
 use crate::model::{Model, ModelConfig};
-use crate::quantize;
+use crate::store::quantize;
 
 const MAGIC: &[u8; 4] = b"KNDL";
 /// Bumped whenever the layout or the record encoding changes.

@@ -2,6 +2,14 @@
 //! steps, and an evaluation after each epoch. It knows no I/O and no UI: it reports events.
 //! A run is opened, fresh or continued, and checkpointed in `open`.
 
+pub mod config;
+pub mod distill;
+pub mod evaluation;
+pub mod metrics;
+pub mod optimizer;
+pub mod recipe;
+pub mod settings;
+
 mod open;
 
 use burn::module::Module;
@@ -10,15 +18,15 @@ use burn::optim::{GradientsAccumulator, GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
-pub use crate::config::{TrainError, TrainingConfig};
+use crate::cost::energy::EnergySettings;
+use crate::cost::ledger::{CostReport, Ledger, StopReason};
+use crate::data::random::SplitMix64;
 use crate::data::{self, Dataset, IMAGE_SIDE, NUM_CLASSES};
-use crate::distill::distillation_loss;
-use crate::energy::EnergySettings;
-pub use crate::evaluation::{evaluate, Evaluation};
-use crate::ledger::{CostReport, Ledger, StopReason};
+use crate::model::precision;
 use crate::model::{Model, ModelConfig};
-use crate::precision;
-use crate::random::SplitMix64;
+pub use crate::training::config::{TrainError, TrainingConfig};
+use crate::training::distill::distillation_loss;
+pub use crate::training::evaluation::{evaluate, Evaluation};
 
 pub use open::Start;
 

@@ -8,7 +8,7 @@ use burn::config::Config;
 use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::Tensor;
 
-use crate::settings;
+use crate::training::settings;
 
 /// Knowledge distillation (Hinton, Vinyals and Dean, 2015): the student matches the teacher's
 /// probabilities softened by a temperature, as well as the labels.

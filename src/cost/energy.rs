@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::settings;
+use crate::training::settings;
 
 /// Joules in a watt-hour.
 const JOULES_PER_WH: f64 = 3600.0;

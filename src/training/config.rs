@@ -3,16 +3,16 @@
 
 use burn::config::Config;
 
-use crate::augment::AugmentConfig;
-use crate::checkpoint::CheckpointError;
+use crate::cost::ledger::EarlyStopConfig;
+use crate::data::augment::AugmentConfig;
 use crate::data::Normalization;
-use crate::distill::DistillConfig;
-use crate::ledger::EarlyStopConfig;
+use crate::model::precision::Compute;
 use crate::model::ModelConfig;
-use crate::optimizer::{OptimizerConfig, OptimizerKind, ScheduleConfig};
-use crate::precision::Compute;
-use crate::settings;
-use crate::weights::WeightsError;
+use crate::store::checkpoint::CheckpointError;
+use crate::store::weights::WeightsError;
+use crate::training::distill::DistillConfig;
+use crate::training::optimizer::{OptimizerConfig, OptimizerKind, ScheduleConfig};
+use crate::training::settings;
 
 /// Everything that defines a training run. The defaults are the seed's Keras recipe.
 #[derive(Config, Debug, PartialEq)]

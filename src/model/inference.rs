@@ -108,7 +108,7 @@ pub fn prepare_picture(bytes: &[u8]) -> Result<[u8; IMAGE_PIXELS], String> {
     reader.limits(limits);
     let rgba = reader.decode().map_err(describe)?.into_rgba8();
     let (width, height) = (rgba.width() as usize, rgba.height() as usize);
-    let gray =
-        crate::preprocess::rgba_to_gray(rgba.as_raw(), width, height).map_err(|e| e.to_string())?;
-    crate::preprocess::to_mnist(&gray, width, height).map_err(|e| e.to_string())
+    let gray = crate::model::preprocess::rgba_to_gray(rgba.as_raw(), width, height)
+        .map_err(|e| e.to_string())?;
+    crate::model::preprocess::to_mnist(&gray, width, height).map_err(|e| e.to_string())
 }

@@ -5,12 +5,15 @@
 //! wrong file gives an error that names the file instead of a panic or silently bad training.
 //! The epoch order uses a hand-written generator so native and wasm builds shuffle identically.
 
+pub mod augment;
+pub mod random;
+
 use std::fmt;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::random::SplitMix64;
+use crate::data::random::SplitMix64;
 
 /// Side of a square MNIST image, in pixels.
 pub const IMAGE_SIDE: usize = 28;

@@ -3,6 +3,11 @@
 //! have to do; the CPU kernels skip some of the backward work (the pooling's losers), so they
 //! achieve more "GFLOP/s" than they execute.
 
+pub mod card;
+pub mod energy;
+pub mod ledger;
+pub mod runs;
+
 use crate::data::{IMAGE_SIDE, NUM_CLASSES};
 use crate::model::ModelConfig;
 

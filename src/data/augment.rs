@@ -8,9 +8,9 @@
 
 use burn::config::Config;
 
+use crate::data::random::SplitMix64;
 use crate::data::{IMAGE_PIXELS, IMAGE_SIDE, NUM_CLASSES};
-use crate::random::SplitMix64;
-use crate::settings;
+use crate::training::settings;
 
 /// The largest shift: a quarter of the image. More moves most digits out of the frame.
 pub const MAX_SHIFT: usize = 7;

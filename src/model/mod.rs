@@ -9,6 +9,10 @@
 //! BatchNorm between them would forbid the fusion. Normalising after the activation is the
 //! placement Ioffe and Szegedy's successors often found as good or better.
 
+pub mod inference;
+pub mod precision;
+pub mod preprocess;
+
 use burn::config::Config;
 use burn::module::{Module, ModuleMapper, Param, ParamId};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -18,7 +22,7 @@ use burn::tensor::{Device, Tensor};
 
 use crate::data::{IMAGE_SIDE, NUM_CLASSES};
 use crate::kernels::{batch_norm, conv2d_pool2_relu, dense};
-use crate::settings;
+use crate::training::settings;
 
 /// Layer sizes of the CNN. The defaults are the seed model (121,930 parameters).
 #[derive(Config, Debug, PartialEq)]

@@ -12,10 +12,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::cost::ledger::Ledger;
 use crate::data::Dataset;
-use crate::ledger::Ledger;
+use crate::store::weights::{fnv1a, WeightsError};
 use crate::training::TrainingConfig;
-use crate::weights::{fnv1a, WeightsError};
 
 const MAGIC: &[u8; 4] = b"KNCK";
 /// Bumped whenever the layout, the header or a part's encoding changes.
@@ -320,7 +320,9 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Checkpoint<'_>, CheckpointError> {
     let (weights, optimizer) = rest.split_at(weights_len);
     let header: CheckpointHeader =
         serde_json::from_slice(json).map_err(|e| CheckpointError::BadHeader(e.to_string()))?;
-    if header.batch > 0 && header.config.optimizer.kind == crate::optimizer::OptimizerKind::Gd {
+    if header.batch > 0
+        && header.config.optimizer.kind == crate::training::optimizer::OptimizerKind::Gd
+    {
         return Err(CheckpointError::MidEpoch);
     }
     Ok(Checkpoint {

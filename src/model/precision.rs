@@ -9,7 +9,7 @@ use burn::tensor::{DType, Device, FloatDType, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Model, ModelConfig};
-use crate::weights::CastTo;
+use crate::store::weights::CastTo;
 
 /// The number format of a training step's arithmetic.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

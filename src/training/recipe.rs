@@ -3,14 +3,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::distill::DistillConfig;
-use crate::energy::EnergySettings;
+use crate::cost::energy::EnergySettings;
+use crate::model::precision::Compute;
 use crate::model::ModelConfig;
-use crate::optimizer::{OptimizerKind, ScheduleKind};
-use crate::precision::Compute;
+use crate::training::distill::DistillConfig;
+use crate::training::optimizer::{OptimizerKind, ScheduleKind};
 #[cfg(feature = "native")]
-use crate::settings::parser;
-use crate::settings::*;
+use crate::training::settings::parser;
+use crate::training::settings::*;
 use crate::training::TrainingConfig;
 
 /// Learning rate, optimizer, schedule, regularization, model variant and augmentation. `None`

@@ -13,7 +13,7 @@ use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::model::{Model, ModelConfig};
-use crate::weights::WeightsError;
+use crate::store::weights::WeightsError;
 
 const F32: u8 = 0;
 const INT8: u8 = 1;

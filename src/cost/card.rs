@@ -2,7 +2,7 @@
 //! reads. The JSON form is the run record itself (`runs::RunRecord`). Every estimate is printed
 //! with the assumptions it rests on.
 
-use crate::runs::RunRecord;
+use crate::cost::runs::RunRecord;
 
 /// "1.23 TFLOP", "456 GFLOP".
 pub fn flops(value: f64) -> String {

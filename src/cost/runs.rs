@@ -4,9 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ledger::CostReport;
-use crate::optimizer::ScheduleKind;
-use crate::precision::Compute;
+use crate::cost::ledger::CostReport;
+use crate::model::precision::Compute;
+use crate::training::optimizer::ScheduleKind;
 use crate::training::TrainingConfig;
 
 /// One finished run: its settings and what it gave.
