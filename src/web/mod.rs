@@ -13,6 +13,7 @@ use wasm_bindgen::prelude::*;
 use crate::training::TrainError;
 
 mod datasets;
+mod reports;
 mod training;
 #[cfg(feature = "webgpu")]
 mod webgpu;

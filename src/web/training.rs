@@ -6,19 +6,16 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use burn::tensor::Device;
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
+use super::reports::{evaluation_json, StepJson, SHOWN};
 use super::{js_error, json, named_error, now_ms, training_error, Datasets};
 use crate::cost::energy::EnergySettings;
-use crate::cost::ledger::CostReport;
 use crate::cost::runs::{RunFacts, RunRecord};
 use crate::data::Dataset;
 use crate::store::checkpoint::{self, Checkpoint};
 use crate::store::weights::{self, WeightsHeader};
-use crate::training::evaluation::Evaluation;
-use crate::training::metrics::Report;
 use crate::training::recipe::RunSettings;
 use crate::training::{evaluate, Start, Trainer};
 
@@ -42,63 +39,6 @@ pub struct Training {
     /// record carry.
     last_evaluation: Rc<Cell<Option<(f32, f32)>>>,
 }
-
-#[derive(Serialize)]
-struct StepJson {
-    /// The epoch this step belongs to, from 1, counted over the whole run (a continued run
-    /// goes on counting), and the run's number of epochs.
-    epoch: usize,
-    epochs: usize,
-    /// The step within its epoch, from 1.
-    step: usize,
-    steps_per_epoch: usize,
-    /// Steps done in the whole run, and the run's total.
-    steps_done: usize,
-    total_steps: usize,
-    /// Epochs of the run fully done, and of the model in all (with those of the weights it
-    /// started from): a weights file saved now records the latter.
-    epochs_done: usize,
-    model_epochs: usize,
-    loss: f32,
-    /// The regularization penalty added to the loss (0 without).
-    penalty: f32,
-    learning_rate: f64,
-    samples_seen: usize,
-    /// Training images a second of the device's working time.
-    samples_per_second: f64,
-    /// Seconds the device has worked on the run (before a checkpoint too), and the seconds
-    /// left at this rate.
-    seconds: f64,
-    eta_seconds: f64,
-    epoch_done: bool,
-    finished: bool,
-    /// What the run has spent so far.
-    cost: CostReport,
-}
-
-#[derive(Serialize)]
-struct EvaluationJson {
-    loss: f32,
-    accuracy: f32,
-    /// Why early stopping ends the run here, if it does.
-    stop: Option<String>,
-    /// What the run has spent, this evaluation included.
-    cost: CostReport,
-    /// The predicted class of the first `SHOWN` test images, for the results grid.
-    predictions: Vec<u8>,
-    /// Confusion matrix, per-class accuracy and the most confident mistakes.
-    report: Report,
-    /// The 28×28 pixels of each of the report's mistakes, in its order.
-    mistake_images: Vec<Vec<u8>>,
-    /// The confusion matrix as CSV, for the page's export.
-    confusion_csv: String,
-}
-
-/// Mistakes the page shows after each epoch, most confident first.
-const MISTAKES_SHOWN: usize = 24;
-
-/// Test images whose predictions the page shows after each epoch.
-const SHOWN: usize = 100;
 
 #[wasm_bindgen]
 impl Training {
@@ -397,30 +337,6 @@ impl Training {
             last_evaluation: Rc::new(Cell::new(None)),
         })
     }
-}
-
-/// The page's view of an evaluation: the first predictions, the report and its mistakes.
-fn evaluation_json(
-    evaluation: &Evaluation,
-    test: &Dataset,
-    stop: Option<String>,
-    cost: CostReport,
-) -> String {
-    let shown = evaluation.predictions.len().min(SHOWN);
-    let report = Report::new(evaluation, test.labels(), MISTAKES_SHOWN);
-    let mistake_images = (report.most_confident_mistakes.iter())
-        .map(|m| test.image(m.index).to_vec())
-        .collect();
-    json(&EvaluationJson {
-        loss: evaluation.loss,
-        accuracy: evaluation.accuracy,
-        stop,
-        cost,
-        predictions: evaluation.predictions[..shown].to_vec(),
-        confusion_csv: report.confusion_csv(),
-        report,
-        mistake_images,
-    })
 }
 
 /// The run's current weights as a weights file in `precision`, recording `test_accuracy`.
