@@ -1,149 +1,19 @@
-// The page: it only draws. Training runs in train-worker.js, predictions in predict-worker.js.
+// The page: it runs the training and wires the views together. Training runs in train-worker.js,
+// predictions in predict-worker.js (drawing.js), the settings form is form.js, results results.js.
 import { LossChart } from './chart.js';
-import { DrawingPad } from './pad.js';
 import { clearCheckpoint, loadCheckpoint, saveCheckpoint } from './store.js';
 import { RunList } from './runs.js';
-import init, { checkRun, checkSetting, settingsSchema } from './pkg/cpu/kindling.js';
-import { describePrecision, efficiencySettings, setEnergyPresets, showCard, showCompression, showCost,
-         showEfficiencyFields } from './cost.js';
+import { setEnergyPresets, showCard, showCompression, showCost } from './cost.js';
+import { drawPreview, fillForm, fillPreset, readSettings, requestPreview, startForm } from './form.js';
+import { clearResults, drawGrid, drawViews } from './results.js';
+import { teacherWeights, useRunWeights, useShippedWeights } from './drawing.js';
+import { download, downloadWeights } from './figures.js';
 
 const $ = (id) => document.getElementById(id);
 let trainer = null;   // the training worker, replaced if it fails (see startTrainer)
-const predictor = new Worker('predict-worker.js', { type: 'module' });
+let dataLoaded = false;   // whether that worker has MNIST (the form's preview needs it)
 const chart = new LossChart($('chart'));
-const pad = new DrawingPad($('pad'), () => requestPrediction());
-
-// ---- settings -------------------------------------------------------------------------------
-// Every number's default, range and the sentence that refuses it come from Rust (the CPU bundle's
-// `settingsSchema` and `checkSetting`): the form only shows them.
-let schema = null;   // {settings: [{name, label, help, integer, default, optional, …}], optimizers, choices}
-const CHECKBOXES = ['batch_norm', 'flip', 'mixup_on', 'stop_on', 'patience_on', 'student', 'distill', 'compute_f16'];
-const RECIPE_NOTES = {
-  gd: 'Gradient descent updates the weights once per epoch, with the gradient of the whole training set: few, slow steps.',
-  adamw: 'AdamW shrinks the weights by learning rate × weight decay at every step, apart from the gradient.',
-};
-
-// The form's number fields take their defaults from Rust, and each gets a place for its sentence.
-function setUpForm(described) {
-  schema = described;
-  const form = $('settings');
-  for (const setting of schema.settings) {
-    const input = form.elements[setting.name];
-    if (!input) continue;   // a command-line-only setting (test images, layer sizes)
-    input.defaultValue = input.value = String(setting.default);
-    input.step = setting.integer ? '1' : 'any';
-    input.title = setting.help;
-    const why = Object.assign(document.createElement('small'), { className: 'why' });
-    why.dataset.for = setting.name;
-    input.after(why);
-  }
-  for (const [name, value] of Object.entries(schema.choices)) {
-    form.elements[name].value = value;
-    for (const option of form.elements[name].options) option.defaultSelected = option.value === value;
-  }
-  showRecipeFields();
-  readSettings();
-}
-
-// The form's settings, or null with each refusal shown beside its field and above the buttons.
-function readSettings() {
-  if (!schema) return null;
-  const form = $('settings');
-  const settings = {};
-  const problems = [];
-  for (const { name } of schema.settings) {
-    const input = form.elements[name];
-    if (!input) continue;
-    const off = input.dataset.when && !form.elements[input.dataset.when].checked;
-    const why = off ? '' : checkSetting(name, input.value);
-    input.classList.toggle('invalid', why !== '');
-    form.querySelector(`.why[data-for=${name}]`).textContent = why;
-    if (why) problems.push(why);
-    settings[name] = off ? null : Number(input.value);
-  }
-  for (const name of ['backend', 'optimizer', 'schedule', 'power']) settings[name] = form.elements[name].value;
-  for (const name of CHECKBOXES) settings[name] = form.elements[name].checked;
-  if (problems.length) {
-    $('settings-error').textContent = problems.join('; ');
-    return null;
-  }
-  const ready = efficiencySettings(form, settings);
-  $('settings-error').textContent = checkRun(JSON.stringify(ready));   // what no one field shows
-  return $('settings-error').textContent ? null : ready;
-}
-$('settings').addEventListener('input', readSettings);
-
-// Puts saved or preset settings in the form; mixup's α is null when mixup is off.
-function fillForm(values) {
-  const form = $('settings');
-  for (const [name, value] of Object.entries(values)) {
-    const input = form.elements[name];
-    if (!input || value == null) continue;
-    if (input.type === 'checkbox') input.checked = Boolean(value);
-    else input.value = value;
-  }
-  if ('mixup' in values) form.elements.mixup_on.checked = values.mixup != null;
-  showRecipeFields();
-  readSettings();
-  requestPreview();
-}
-
-// A preset starts from the form's defaults; the training worker knows each preset's settings.
-$('settings').elements.preset.addEventListener('change', ({ target }) => {
-  trainer.postMessage({ type: 'preset', name: target.value });
-});
-
-// Only the fields the chosen optimizer and schedule use are shown.
-function showRecipeFields() {
-  const { optimizer, schedule } = $('settings').elements;
-  for (const label of $('recipe').querySelectorAll('[data-optimizers]')) {
-    label.hidden = !label.dataset.optimizers.split(' ').includes(optimizer.value);
-  }
-  for (const label of $('recipe').querySelectorAll('[data-schedules]')) {
-    label.hidden = !label.dataset.schedules.split(' ').includes(schedule.value);
-  }
-  $('recipe-note').textContent = RECIPE_NOTES[optimizer.value] ?? '';
-  const { flip, mixup_on: mixup } = $('settings').elements;
-  $('flip-warning').hidden = !flip.checked;
-  $('augmentation').querySelector('[data-mixup]').hidden = !mixup.checked;
-  showEfficiencyFields($('settings'));
-}
-$('efficiency').addEventListener('change', showRecipeFields);
-describePrecision();
-$('settings').elements.optimizer.addEventListener('change', ({ target }) => {
-  const defaults = schema.optimizers.find((o) => o.name === target.value);
-  for (const name of ['learning_rate', 'weight_decay']) $('settings').elements[name].value = defaults[name];
-  showRecipeFields();
-  readSettings();
-});
-$('settings').elements.schedule.addEventListener('change', showRecipeFields);
-showRecipeFields();
-init().then(() => setUpForm(JSON.parse(settingsSchema())))
-  .catch((e) => { $('settings-error').textContent = `The settings could not be checked: ${e.message ?? e}`; });
-
-// ---- augmentation preview -------------------------------------------------------------------
-// The same training images, augmented as the form says, redrawn shortly after each change.
-let previewSeed = 1, previewTimer = 0, dataLoaded = false;
-function requestPreview() {
-  clearTimeout(previewTimer);
-  previewTimer = setTimeout(() => {
-    const settings = readSettings();
-    if (settings && dataLoaded) trainer.postMessage({ type: 'preview', settings, seed: previewSeed });
-  }, 120);
-}
-$('augmentation').addEventListener('input', () => { showRecipeFields(); requestPreview(); });
-$('reshuffle').onclick = () => { previewSeed += 1; requestPreview(); };
-
-function drawPreview({ pixels, captions, blend }) {
-  const shares = blend && `${Math.round(blend * 100)}% the first class and ${Math.round((1 - blend) * 100)}% the second`;
-  $('preview').replaceChildren(...captions.map((caption, i) => {
-    const title = caption.includes('+') ? `a blend: ${shares}` : `trained as a ${caption}`;
-    const figure = digitFigure(pixels.subarray(i * 784, (i + 1) * 784), 0, 0, title);
-    figure.querySelector('figcaption').textContent = caption;
-    return figure;
-  }));
-  $('preview-blend').textContent = blend ? `Mixup, this draw: each image is ${shares} (one weight a batch).` : '';
-}
+startForm({ post: (message) => trainer.postMessage(message), dataLoaded: () => dataLoaded });
 
 // ---- training -------------------------------------------------------------------------------
 let run = null;   // {settings, teacher, latest: the last weights the worker sent}
@@ -153,14 +23,6 @@ function setButtons(state) {
   for (const id of ['start', 'pause', 'resume', 'stop', 'reset']) $(id).disabled = !on.includes(id);
 }
 setButtons('loading');
-
-// The weights now reading drawings: the last ones a run sent, a loaded file, or the shipped ones.
-let currentWeights = null, loadingWeights = null;
-async function teacherWeights() {
-  if (currentWeights) return currentWeights.slice();
-  const response = await fetch('pkg/mnist-cnn.kndl');
-  return new Uint8Array(await response.arrayBuffer());
-}
 
 // Starts a run; `from` is where it starts: a checkpoint (the run it holds goes on exactly,
 // with its own teacher) or weights (a new run on them). With distillation ticked, the model
@@ -229,6 +91,7 @@ $('pause').onclick = () => trainer.postMessage({ type: 'pause' });
 $('resume').onclick = () => trainer.postMessage({ type: 'resume' });
 $('stop').onclick = () => trainer.postMessage({ type: 'stop' });
 $('download').onclick = () => trainer.postMessage({ type: 'save' });
+$('compress').onclick = () => trainer.postMessage({ type: 'compress' });
 
 // Back to a fresh page: default settings, no chart or results, the shipped weights answering.
 // Only between runs (Stop first), and a checkpoint kept in this browser stays.
@@ -239,16 +102,13 @@ $('reset').onclick = () => {
   fillForm({});
   chart.reset();
   $('progress').value = 0;
-  $('grid').replaceChildren();
-  $('views').hidden = true;
-  $('export-csv').disabled = $('export-json').disabled = true;
+  clearResults();
   for (const id of ['run-error', 'weights-error']) $(id).textContent = '';
   $('resume-offer').hidden = true;
   $('download').disabled = $('compress').disabled = true;
   for (const id of ['card', 'compression']) $(id).hidden = true;
   $('cost').textContent = '';
-  currentWeights = null;
-  predictor.postMessage({ type: 'reset' });
+  useShippedWeights();
   $('status').textContent = 'Reset: the shipped weights answer drawings. Press Train to start a run.';
 };
 
@@ -271,13 +131,7 @@ function onTrainerMessage({ data }) {
       if (!checkpoint) offerCheckpoint();
       break;
     case 'energy': setEnergyPresets(data.presets); break;
-    case 'preset': {
-      const name = $('settings').elements.preset.value;
-      $('settings').reset();
-      $('settings').elements.preset.value = name;
-      fillForm(data.settings);
-      break;
-    }
+    case 'preset': fillPreset(data.settings); break;
     case 'preview':
       if (data.error) $('settings-error').textContent = data.error;
       else drawPreview(data);
@@ -310,7 +164,7 @@ function onTrainerMessage({ data }) {
       chart.addEpoch(data.loss, data.accuracy);
       $('model-info').textContent = `After epoch ${data.epoch}: test accuracy ${(data.accuracy * 100).toFixed(2)}%, `
         + `test loss ${data.loss.toFixed(4)}. The first ${data.predictions.length} test digits:`;
-      drawGrid(data.predictions);
+      drawGrid(data.predictions, testImages, testLabels);
       drawViews(data);
       showCost(data.cost);
       $('compress').disabled = false;
@@ -320,8 +174,7 @@ function onTrainerMessage({ data }) {
       if (!run.evaluated) {
         $('model-info').textContent = `Drawings are read by the model being trained (its weights after ${run.latest.where}).`;
       }
-      currentWeights = run.latest.bytes;
-      predictor.postMessage({ type: 'weights', bytes: data.bytes }, [data.bytes.buffer]);
+      useRunWeights(run.latest.bytes, data.bytes);
       $('download').disabled = false;
       break;
     case 'checkpoint':
@@ -394,175 +247,5 @@ function restartTrainer(why) {
 }
 startTrainer();
 
-// A 28×28 grayscale image (one byte a pixel) as canvas pixels.
-function grayImage(pixels) {
-  const image = new ImageData(28, 28);
-  pixels.forEach((v, p) => image.data.set([v, v, v, 255], p * 4));
-  return image;
-}
-
-// A test digit with the model's answer under it; a wrong one is marked and gives the label too.
-function digitFigure(pixels, label, predicted, title) {
-  const figure = document.createElement('figure');
-  const canvas = Object.assign(document.createElement('canvas'), { width: 28, height: 28 });
-  canvas.getContext('2d').putImageData(grayImage(pixels), 0, 0);
-  const caption = document.createElement('figcaption');
-  const wrong = predicted !== label;
-  caption.textContent = wrong ? `${predicted} (${label})` : `${predicted}`;
-  figure.className = wrong ? 'wrong' : '';
-  figure.title = title;
-  figure.append(canvas, caption);
-  return figure;
-}
-
-function drawGrid(predictions) {
-  $('grid').replaceChildren(...predictions.map((predicted, i) => digitFigure(
-    testImages.subarray(i * 784, (i + 1) * 784), testLabels[i], predicted,
-    `label ${testLabels[i]}, predicted ${predicted}`)));
-}
-
-// The evaluation views after an epoch: the confusion matrix as a heat-map (each cell shaded by
-// its share of the row, mistakes red, right answers green) and the most confident mistakes.
-let lastEvaluation = null;
-function drawViews(evaluation) {
-  lastEvaluation = evaluation;
-  const { confusion, per_class_accuracy: accuracy, most_confident_mistakes: mistakes } = evaluation.report;
-  const cell = (tag, text, title) => Object.assign(document.createElement(tag), { textContent: text, title: title ?? '' });
-  const header = document.createElement('tr');
-  header.append(cell('th', 'true╲read'), ...confusion.map((_, c) => cell('th', c)), cell('th', 'right'));
-  const rows = confusion.map((row, label) => {
-    const tr = document.createElement('tr');
-    const total = row.reduce((a, b) => a + b, 0) || 1;
-    tr.append(cell('th', label), ...row.map((n, predicted) => {
-      const td = cell('td', n || '', `${n} images of ${label} read as ${predicted}`);
-      const share = n / total;
-      td.style.background = label === predicted ? `rgba(43,138,62,${share})`
-        : `rgba(224,49,49,${Math.min(1, share * 8)})`;   // mistakes are rare: shade them 8× stronger
-      if (share > 0.5) td.style.color = '#fff';
-      return td;
-    }), cell('th', `${(accuracy[label] * 100).toFixed(1)}%`));
-    return tr;
-  });
-  $('confusion').replaceChildren(header, ...rows);
-  $('mistakes').replaceChildren(...mistakes.map((m, i) => digitFigure(
-    evaluation.mistake_images[i], m.label, m.predicted,
-    `test image ${m.index}: a ${m.label} read as ${m.predicted} with probability ${(m.confidence * 100).toFixed(1)}%`)));
-  $('views').hidden = false;
-  $('export-csv').disabled = $('export-json').disabled = false;
-}
-$('export-csv').onclick = () => download(lastEvaluation.confusion_csv, 'text/csv', 'kindling-confusion.csv');
-$('export-json').onclick = () => download(JSON.stringify(lastEvaluation.report, null, 1), 'application/json',
-                                          'kindling-evaluation.json');
-
-function download(contents, type, name) {
-  const url = URL.createObjectURL(new Blob([contents], { type }));
-  const a = Object.assign(document.createElement('a'), { href: url, download: name });
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
-}
-
-function downloadWeights(bytes, precision = 'f32') {
-  download(bytes, 'application/octet-stream', precision === 'int8' ? 'kindling-mnist-int8.kndl' : 'kindling-mnist.kndl');
-}
-$('compress').onclick = () => trainer.postMessage({ type: 'compress' });
-
-$('weights-file').onchange = async (event) => {
-  const file = event.target.files[0];
-  event.target.value = '';
-  if (!file) return;
-  $('weights-error').textContent = '';
-  loadingWeights = new Uint8Array(await file.arrayBuffer());
-  predictor.postMessage({ type: 'load', bytes: loadingWeights.slice() });
-};
-
 // ---- run comparison: www/runs.js ------------------------------------------------------------
 const runs = new RunList({ chart, download, formatTime });
-
-// ---- predictions ------------------------------------------------------------------------------
-let nextId = 0, inFlight = false, pending = false, predictorReady = false;
-
-function requestPrediction() {
-  if (!predictorReady) return;
-  if (inFlight) { pending = true; return; }   // at most one at a time: the latest drawing wins
-  const picture = pad.pixels();
-  if (!picture) { showPrediction(null); return; }
-  inFlight = true;
-  predictor.postMessage({ type: 'predict', id: ++nextId, ...picture });
-}
-
-function showPrediction(data) {
-  const items = $('bars').children;
-  for (let d = 0; d < 10; d++) {
-    const p = data ? data.probabilities[d] : 0;
-    items[d].querySelector('span').style.width = `${(p * 100).toFixed(1)}%`;
-    items[d].querySelector('output').textContent = data ? `${(p * 100).toFixed(1)}%` : '';
-    items[d].classList.toggle('top', !!data && p === Math.max(...data.probabilities));
-  }
-  const input = $('input28').getContext('2d');
-  if (!data) { input.clearRect(0, 0, 28, 28); $('prediction').textContent = 'Draw a digit above.'; return; }
-  input.putImageData(grayImage(data.input), 0, 0);
-  const best = data.probabilities.indexOf(Math.max(...data.probabilities));
-  $('prediction').textContent = `It reads ${best} (${(data.probabilities[best] * 100).toFixed(1)}%, ${data.ms.toFixed(1)} ms)`;
-}
-
-$('bars').append(...Array.from({ length: 10 }, (_, d) => {
-  const li = document.createElement('li');
-  li.innerHTML = `<b>${d}</b><div class="bar"><span></span></div><output></output>`;
-  return li;
-}));
-showPrediction(null);
-
-predictor.onmessage = ({ data }) => {
-  switch (data.type) {
-    case 'ready':
-      predictorReady = true;
-      $('model-info').textContent = describeWeights('Shipped weights', data.header);
-      requestPrediction();   // what is on the pad, with these weights
-      break;
-    case 'prediction':
-      inFlight = false;
-      $('draw-error').textContent = '';
-      showPrediction(data);
-      if (pending) { pending = false; requestPrediction(); }
-      break;
-    case 'loaded':
-      currentWeights = loadingWeights;
-      $('model-info').textContent = describeWeights('Loaded weights', data.header);
-      requestPrediction();
-      break;
-    case 'error':
-      if (data.request === 'predict') {
-        inFlight = false;
-        $('draw-error').textContent = data.message;
-      } else if (data.request === 'load') {
-        $('weights-error').textContent = `That file was not loaded: ${data.message}. The current model is unchanged.`;
-      } else {
-        $('draw-error').textContent = `Predictions are unavailable: ${data.message}`;
-      }
-      break;
-  }
-};
-
-predictor.onerror = (event) => {
-  predictorReady = false;
-  $('draw-error').textContent = `The prediction worker failed: ${event.message ?? 'unknown error'}. Reload the page.`;
-};
-
-function describeWeights(what, header) {
-  const accuracy = header.test_accuracy == null ? 'not measured' : `${(header.test_accuracy * 100).toFixed(2)}%`;
-  return `${what}: ${header.epochs} epochs on ${header.dataset}, test accuracy ${accuracy}.`;
-}
-
-$('clear').onclick = () => { pad.clear(); showPrediction(null); };
-$('image-file').onchange = async (event) => {
-  const file = event.target.files[0];
-  event.target.value = '';
-  if (!file) return;
-  try {
-    await pad.drawImageFile(file);
-    $('draw-error').textContent = '';
-    requestPrediction();
-  } catch {
-    $('draw-error').textContent = `${file.name} is not an image this browser can open.`;
-  }
-};
