@@ -53,6 +53,7 @@ $('start').onclick = () => {
 // failure before the first checkpoint).
 let checkpoint = null;
 let lastCheckpoint = null;   // the run's latest, as the worker sent it
+let saving = Promise.resolve();   // the last checkpoint's write to IndexedDB
 
 // Where a checkpoint stopped, in words: "after epoch 1 of 2" or "in epoch 2 of 2, after step 3 of 10".
 function checkpointPlace({ epoch, batch, epochs, steps_per_epoch: steps }) {
@@ -180,7 +181,7 @@ function onTrainerMessage({ data }) {
     case 'checkpoint':
       lastCheckpoint = { bytes: data.bytes, info: data.info, settings: run.settings, teacher: run.teacher,
                          accuracy: data.accuracy, savedAt: Date.now() };
-      saveCheckpoint(lastCheckpoint)
+      saving = saveCheckpoint(lastCheckpoint)
         .catch((e) => { $('status').textContent += ` · not saved in this browser: ${e.message ?? e}`; });
       break;
     case 'download': downloadWeights(data.bytes, data.precision); break;
@@ -197,9 +198,12 @@ function onTrainerMessage({ data }) {
       runs.keep(data.record);
       break;
     case 'stopped':
-      setButtons('idle');
-      $('status').textContent += ' · stopped';
-      if (lastCheckpoint) offerToContinue(lastCheckpoint, `Stopped ${checkpointPlace(lastCheckpoint.info)}: Continue goes on exactly from there.`);
+      // Said once the stop's checkpoint is in IndexedDB, so a reload from here loses nothing.
+      saving.then(() => {
+        setButtons('idle');
+        $('status').textContent += ' · stopped';
+        if (lastCheckpoint) offerToContinue(lastCheckpoint, `Stopped ${checkpointPlace(lastCheckpoint.info)}: Continue goes on exactly from there.`);
+      });
       break;
     case 'error':
       setButtons(testImages || run ? 'idle' : 'loading');

@@ -64,23 +64,31 @@ try {
   await close();
 }
 
-// Memory over long runs (batch 8, weights saved every 250 steps, evaluation and checkpoint each
-// epoch): the wasm memory and the live GPU buffers after the first step, after the first epoch
-// and at the end. Growth after the first epoch is a leak; the check fails the bench.
+// Memory over long runs as the page's worker drives them (batch 8 on 2,000 images: 250 steps an
+// epoch, the weights saved every 250 steps, an evaluation of the test set and a checkpoint each
+// epoch): the wasm memory and the live GPU buffers after the first step and after each epoch.
+// Growth after the first epoch is a leak, and fails the bench.
 async function memoryOverLongRuns(page, steps) {
-  const result = await page.evaluate((steps) => new Promise((resolve) => {
+  const result = await page.evaluate((message) => new Promise((resolve) => {
     const worker = new Worker('memory-worker.js', { type: 'module' });
     worker.onmessage = ({ data }) => resolve(data);
     worker.onerror = (e) => resolve({ error: e.message });
-    worker.postMessage(steps);
-  }), steps);
+    worker.postMessage(message);
+  }), { ...steps, images: 2000 });
   if (result.error) throw new Error(result.error);
   const leaks = [];
+  const series = (run, key) => {
+    const marks = [run.first, ...run.epochs];
+    const shown = marks.length > 6 ? [...marks.slice(0, 3), null, ...marks.slice(-2)] : marks;
+    return shown.map((m) => (m ? mb(m[key]) : '…')).join(' → ');
+  };
   for (const [backend, run] of Object.entries(result)) {
-    const at = (mark) => `${mb(run[mark].wasm)}${backend === 'webgpu' ? ` + ${mb(run[mark].gpu)} GPU buffers` : ''}`;
-    console.log(`  memory, ${run.steps} ${backend === 'cpu' ? 'CPU' : 'WebGPU'} steps (${run.seconds.toFixed(0)} s)`.padEnd(39)
-                + ` wasm ${at('first')} after the first step, ${at('warm')} after the first epoch, ${at('end')} at the end`);
-    if (run.end.wasm > run.warm.wasm || run.end.gpu > run.warm.gpu) leaks.push(backend);
+    const name = backend === 'cpu' ? 'CPU' : 'WebGPU';
+    console.log(`  memory, ${run.steps} ${name} steps, ${run.epochs.length} epochs (${run.seconds.toFixed(0)} s)`);
+    console.log(`    wasm memory after the first step, then each epoch  ${series(run, 'wasm')}`);
+    if (backend === 'webgpu') console.log(`    live GPU buffers, the same                       ${series(run, 'gpu')}`);
+    const [settled, end] = [run.epochs[0], run.end];
+    if (end.wasm > settled.wasm || end.gpu > settled.gpu) leaks.push(name);
   }
   if (leaks.length) throw new Error(`memory grew after the first epoch on ${leaks.join(' and ')}`);
 }
