@@ -9,30 +9,41 @@ import { loadMnist } from './mnist.js';
 const BATCH = 8;
 const SAVE_EVERY = 250;            // steps between weights saves, as the page's 2 s would be
 
-// Live GPU buffer bytes, counted from every buffer the WebGPU bundle creates and destroys.
+// Live GPU buffer bytes: every buffer the WebGPU bundle creates, less those destroyed and those
+// the JavaScript garbage collector has freed (a dropped buffer need not be destroyed). With
+// Chromium's --js-flags=--expose-gc, each sample collects garbage first.
 let gpuBytes = 0;
 if (self.GPUDevice) {
   const live = new WeakSet();
+  const collected = new FinalizationRegistry((size) => { gpuBytes -= size; });
   const createBuffer = GPUDevice.prototype.createBuffer;
   GPUDevice.prototype.createBuffer = function (descriptor) {
     const buffer = createBuffer.call(this, descriptor);
     live.add(buffer);
     gpuBytes += buffer.size;
+    collected.register(buffer, buffer.size, buffer);
     return buffer;
   };
   const destroy = GPUBuffer.prototype.destroy;
   GPUBuffer.prototype.destroy = function () {
-    if (live.delete(this)) gpuBytes -= this.size;
+    if (live.delete(this)) {
+      gpuBytes -= this.size;
+      collected.unregister(this);
+    }
     return destroy.call(this);
   };
 }
+const settle = async () => {
+  self.gc?.();
+  await new Promise((resolve) => setTimeout(resolve, 50));   // finalizers run after a turn
+};
 
 // `skip` ('evaluate', 'checkpoint') leaves a part of each epoch out, to find what grows.
 async function longRun(backend, steps, images, files, wasmBytes, skip = []) {
   const epochs = Math.ceil(steps / (images / BATCH));
   const settings = { epochs, batch_size: BATCH, limit: images, seed: 1 };
   const training = await openTraining(backend, files, settings, undefined);
-  const sample = async () => ({ wasm: await wasmBytes(), gpu: gpuBytes });
+  const sample = async () => { await settle(); return { wasm: await wasmBytes(), gpu: gpuBytes }; };
   const marks = { epochs: [] };   // after the first step, after each epoch, at the end
   const started = performance.now();
   for (let step = 1; step <= steps; step++) {

@@ -18,7 +18,7 @@ export async function serveAndLaunch() {
   }
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking',
+    args: ['--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking', '--js-flags=--expose-gc',
            '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
   });
   const close = async () => { await browser.close(); server.kill(); };
