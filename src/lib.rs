@@ -14,6 +14,8 @@
 //! - [`training`]: what defines a run (its settings, checked; the recipe; optimizers and
 //!   schedules; distillation), one step at a time, opening and continuing a run, evaluation and
 //!   its views.
+//! - [`inspect`]: inside the network: each layer's output for a digit, saliency and occlusion,
+//!   the embedding map, training health (gradient norms, update ratios) and gradient clipping.
 //! - [`cost`]: parameters and FLOPs, energy and CO₂e estimates, the ledger of what a run spent,
 //!   run records and cards.
 //! - [`store`]: the files: weights (f32, f16, int8) and checkpoints, with the optimizer's state.
@@ -23,6 +25,7 @@
 pub mod bench;
 pub mod cost;
 pub mod data;
+pub mod inspect;
 pub mod kernels;
 pub mod model;
 pub mod store;

@@ -142,14 +142,15 @@ impl ModelConfig {
 
 /// The seed CNN. Build it with [`ModelConfig::init`].
 #[derive(Module, Debug)]
+/// Its layers are public so that tests can rebuild the forward pass from burn's own ops.
 pub struct Model {
-    conv1: Conv2d,
-    norm1: Option<BatchNorm>,
-    conv2: Conv2d,
-    norm2: Option<BatchNorm>,
-    dense1: Linear,
-    dropout: Dropout,
-    dense2: Linear,
+    pub conv1: Conv2d,
+    pub norm1: Option<BatchNorm>,
+    pub conv2: Conv2d,
+    pub norm2: Option<BatchNorm>,
+    pub dense1: Linear,
+    pub dropout: Dropout,
+    pub dense2: Linear,
 }
 
 /// Parameter ids of a new model: `FIRST_PARAM_ID` and on, in the model's order.
@@ -179,16 +180,33 @@ impl Model {
     /// as burn's ops: `kernels` chooses. BatchNorm uses the batch's statistics on an
     /// autodiff device and the running ones elsewhere.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        self.trace(images).logits
+    }
+
+    /// The forward pass with every layer's output kept: what the page draws as the network's
+    /// picture of a digit, and the very tensors [`Model::forward`] returns the last of.
+    pub fn trace(&self, images: Tensor<4>) -> Trace {
         // images [batch, 1, 28, 28]
         let [batch, _, _, _] = images.dims();
         // conv [batch, 32, 26, 26] → pool [batch, 32, 13, 13]
-        let x = normalize(&self.norm1, conv2d_pool2_relu(&self.conv1, images));
+        let block1 = normalize(&self.norm1, conv2d_pool2_relu(&self.conv1, images));
         // conv [batch, 64, 11, 11] → pool [batch, 64, 5, 5]
-        let x = normalize(&self.norm2, conv2d_pool2_relu(&self.conv2, x));
-        let x = x.reshape([batch as i32, -1]); // [batch, 1600]
-        let x = relu(dense(&self.dense1, x)); // [batch, 64]
-        let x = self.dropout.forward(x);
-        dense(&self.dense2, x) // [batch, 10]
+        let block2 = normalize(&self.norm2, conv2d_pool2_relu(&self.conv2, block1.clone()));
+        let flat = block2.clone().reshape([batch as i32, -1]); // [batch, 1600]
+        let hidden = relu(dense(&self.dense1, flat)); // [batch, 64]
+        let logits = dense(&self.dense2, self.dropout.forward(hidden.clone())); // [batch, 10]
+        Trace {
+            block1,
+            block2,
+            hidden,
+            logits,
+        }
+    }
+
+    /// The two convolutions' kernels, the filters the page draws: conv1 `[32, 1, 3, 3]`,
+    /// conv2 `[64, 32, 3, 3]`.
+    pub fn conv_filters(&self) -> (Tensor<4>, Tensor<4>) {
+        (self.conv1.weight.val(), self.conv2.weight.val())
     }
 
     /// The weights of the four layers' kernels (not their biases), flattened: what
@@ -219,6 +237,19 @@ impl Model {
     pub fn probabilities(&self, images: Tensor<4>) -> Tensor<2> {
         softmax(self.forward(images), 1) // [batch, 10]
     }
+}
+
+/// Every layer's output for a batch, from [`Model::trace`].
+#[derive(Debug, Clone)]
+pub struct Trace {
+    /// After conv1, pooling and ReLU (and BatchNorm in that variant): `[batch, 32, 13, 13]`.
+    pub block1: Tensor<4>,
+    /// After conv2, pooling and ReLU (and BatchNorm): `[batch, 64, 5, 5]`.
+    pub block2: Tensor<4>,
+    /// The dense layer's units after ReLU, the embedding: `[batch, 64]`.
+    pub hidden: Tensor<2>,
+    /// Class scores before softmax: `[batch, 10]`.
+    pub logits: Tensor<2>,
 }
 
 /// BatchNorm when the variant has it, else the input unchanged.

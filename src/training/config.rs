@@ -62,6 +62,9 @@ pub struct TrainingConfig {
     /// The arithmetic of a training step: f32, or mixed precision (f16 with f32 weights).
     #[config(default = "Compute::F32")]
     pub compute: Compute,
+    /// Gradient clipping: the largest global L2 norm a step's gradient may have.
+    #[config(default = "None")]
+    pub clip_norm: Option<f64>,
 }
 
 impl TrainingConfig {
@@ -76,6 +79,7 @@ impl TrainingConfig {
             (settings::L1, self.l1),
             (settings::L2, self.l2),
             (settings::EVALS_PER_EPOCH, self.evaluations_per_epoch as f64),
+            (settings::CLIP_NORM, self.clip_norm.unwrap_or(settings::CLIP_NORM.default)),
         ])
         .map_err(TrainError::Config)?;
         if let Normalization::MeanStd { mean, std } = self.normalization {

@@ -22,6 +22,7 @@ use crate::cost::energy::EnergySettings;
 use crate::cost::ledger::{CostReport, Ledger, StopReason};
 use crate::data::random::SplitMix64;
 use crate::data::{self, Dataset, IMAGE_SIDE, NUM_CLASSES};
+use crate::inspect::health::{self, Health, HEALTH_EVERY};
 use crate::model::precision;
 use crate::model::{Model, ModelConfig};
 pub use crate::training::config::{TrainError, TrainingConfig};
@@ -69,6 +70,10 @@ pub struct Trainer {
     model: Model,
     /// The weights before the last update: the last ones whose loss was seen to be sane.
     previous: Option<Model>,
+    /// Measure the gradients' health every `inspect::health::HEALTH_EVERY` steps.
+    watch_health: bool,
+    /// The last step's health, when that step measured it.
+    health: Option<Health>,
     optimizer: ModuleOptimizer,
     /// Gradient descent: the gradient of the epoch so far.
     accumulated: GradientsAccumulator<Model>,
@@ -168,6 +173,17 @@ impl Trainer {
         self.ledger.report(self.seconds_before + seconds, energy)
     }
 
+    /// Measures the gradients' health (per layer: gradient norm, update-to-weight ratio) every
+    /// [`HEALTH_EVERY`] steps from now on, and on the first step.
+    pub fn watch_health(&mut self) {
+        self.watch_health = true;
+    }
+
+    /// The health of the last step, when it was measured.
+    pub fn health(&self) -> Option<&Health> {
+        self.health.as_ref()
+    }
+
     /// The current weights for inference: no autodiff, dropout off.
     pub fn model(&self) -> Model {
         self.model.valid()
@@ -223,24 +239,37 @@ impl Trainer {
             total_steps,
         );
         let epoch_done = end == self.order.len();
-        let updated = if self.config.full_batch() {
-            // This batch's share of the whole set's mean loss; the update waits for the epoch.
+        // The gradient this step updates with: gradient descent's waits for the epoch's end.
+        let grads = if self.config.full_batch() {
+            // This batch's share of the whole set's mean loss.
             let share = (end - start) as f64 / self.order.len() as f64;
             let grads =
                 GradientsParams::from_grads(total.mul_scalar(share).backward(), &self.model);
             self.accumulated.accumulate(&self.model, grads);
-            match epoch_done {
-                true => (self.optimizer).step(
-                    learning_rate,
-                    self.model.clone(),
-                    self.accumulated.grads(),
-                ),
-                false => self.model.clone(),
-            }
+            epoch_done.then(|| self.accumulated.grads())
         } else {
-            let grads = GradientsParams::from_grads(total.backward(), &self.model);
-            self.optimizer
-                .step(learning_rate, self.model.clone(), grads)
+            Some(GradientsParams::from_grads(total.backward(), &self.model))
+        };
+        let measure = self.watch_health && (step == 0 || (step + 1).is_multiple_of(HEALTH_EVERY));
+        let mut before = None;
+        let updated = match grads {
+            Some(grads) => {
+                before = measure.then(|| health::before_step(&self.model, &grads));
+                let grads = match self.config.clip_norm {
+                    Some(max) => health::clip_by_global_norm(&self.model, grads, max),
+                    None => grads,
+                };
+                (self.optimizer).step(learning_rate, self.model.clone(), grads)
+            }
+            None => self.model.clone(),
+        };
+        self.health = match before {
+            Some(before) => Some(
+                health::measure(before, &updated, step + 1, self.config.clip_norm)
+                    .await
+                    .map_err(TrainError::Device)?,
+            ),
+            None => None,
         };
         let read = |t: Tensor<1>| t.into_data_async();
         let values = match penalty {

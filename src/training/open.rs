@@ -83,6 +83,8 @@ impl Trainer {
             accumulated: GradientsAccumulator::new(),
             model: model.to_device(&device).train(),
             previous: None,
+            watch_health: false,
+            health: None,
             order: data::epoch_order(train.len(), config.seed, 0),
             config,
             device,

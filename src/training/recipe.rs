@@ -67,6 +67,8 @@ pub struct RecipeSettings {
     pub shear: Option<f64>,
     #[cfg_attr(feature = "native", arg(long = MIXUP.flag, value_parser = parser::<f64>(MIXUP), help = MIXUP.help_line()))]
     pub mixup: Option<f64>,
+    #[cfg_attr(feature = "native", arg(long = CLIP_NORM.flag, value_parser = parser::<f64>(CLIP_NORM), help = CLIP_NORM.help_line()))]
+    pub clip_norm: Option<f64>,
     #[cfg_attr(feature = "native", arg(long = STOP_AT.flag, value_parser = parser::<f64>(STOP_AT), help = STOP_AT.help_line()))]
     pub stop_at: Option<f64>,
     #[cfg_attr(feature = "native", arg(long = EVALS_PER_EPOCH.flag, value_parser = parser::<usize>(EVALS_PER_EPOCH), help = EVALS_PER_EPOCH.help_line()))]
@@ -150,6 +152,7 @@ impl RecipeSettings {
         augment.flip |= self.flip;
         augment.shift = self.shift.unwrap_or(augment.shift);
         augment.mixup = self.mixup.or(augment.mixup);
+        config.clip_norm = self.clip_norm.or(config.clip_norm);
         config
     }
 

@@ -288,6 +288,14 @@ pub const MIXUP: Setting = Setting {
     optional: true,
     ..setting("mixup", "mixup", "mixup α")
 };
+pub const CLIP_NORM: Setting = Setting {
+    help: "Clip the gradient: scale it down whenever its global L2 norm exceeds this.",
+    min: Open(0.0),
+    max: Closed(1000.0),
+    default: 1.0,
+    optional: true,
+    ..setting("clip_norm", "clip-norm", "gradient clipping norm")
+};
 pub const STOP_AT: Setting = Setting {
     help: "Early stopping: end the run once the test accuracy reaches this many percent.",
     min: Open(0.0),
@@ -394,6 +402,7 @@ pub const ALL: &[Setting] = &[
     SCALE,
     SHEAR,
     MIXUP,
+    CLIP_NORM,
     STOP_AT,
     PATIENCE,
     EVALS_PER_EPOCH,

@@ -15,8 +15,11 @@ use burn::tensor::{Tensor, TensorData};
 use super::{flex, lane, norm, shape, slice, Lane, Tracked};
 
 /// `norm.forward(x)` in training (tracked tensors on `flex`); `None` elsewhere (evaluation,
-/// another backend), where burn's module runs.
+/// another backend, or a layer set to evaluate, as in a saliency map), where burn's module runs.
 pub fn batch_norm(norm: &BatchNorm, x: &Tensor<4>) -> Option<Tensor<4>> {
+    if !norm.training.is_enabled() {
+        return None;
+    }
     let (gamma, beta) = (norm.gamma.val(), norm.beta.val());
     let dims = x.dims();
     let (Lane::Train(xt), Lane::Train(g), Lane::Train(b)) = (lane(x)?, lane(&gamma)?, lane(&beta)?)
