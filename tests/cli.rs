@@ -4,24 +4,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
+use std::process::Output;
 
+use common::cli::{kindling, scratch, write_scan};
 use kindling::data::Split;
-
-fn kindling(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kindling"))
-        .args(args)
-        .env("KINDLING_DATA", common::mnist_dir())
-        .output()
-        .expect("the kindling binary runs")
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("kindling-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
 
 /// Fails with a message on stderr that contains `needle`.
 fn assert_fails_with(args: &[&str], needle: &str) {
@@ -248,17 +235,6 @@ fn info_shows_the_seed_model_and_its_batch_norm_variant() {
     for needle in ["122122", "norm2", "batchnorm"] {
         assert!(stdout.contains(needle), "info lacks {needle}:\n{stdout}");
     }
-}
-
-/// Writes a test digit the way a user might have it: upscaled, dark ink on white paper.
-fn write_scan(pixels: &[u8], path: &Path) {
-    let digit = image::GrayImage::from_fn(28, 28, |x, y| {
-        image::Luma([255 - pixels[(y * 28 + x) as usize]])
-    });
-    let page = image::imageops::resize(&digit, 112, 112, image::imageops::FilterType::Triangle);
-    let mut paper = image::GrayImage::from_pixel(200, 160, image::Luma([255]));
-    image::imageops::overlay(&mut paper, &page, 30, 20);
-    paper.save(path).unwrap();
 }
 
 #[test]

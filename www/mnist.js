@@ -3,7 +3,8 @@
 export const FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte',
                       't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
 
-async function fetchIdx(name, onBytes) {
+/** One inflated IDX file from data/ (`name` without `.gz`). */
+export async function fetchIdx(name, onBytes = () => {}) {
   const response = await fetch(`data/${name}.gz`);
   if (!response.ok) throw new Error(`data/${name}.gz: HTTP ${response.status} (run ./build.sh serve)`);
   const counted = response.body.pipeThrough(new TransformStream({

@@ -1,30 +1,63 @@
 // The prediction worker: a CPU model that answers drawings at once, even while a training step
-// runs in the other worker. It starts with the shipped weights; the trainer's weights replace
-// them as training goes.
+// runs in the other worker, and draws the views inside the network from the same model: each
+// layer's output and a saliency map with every prediction, SmoothGrad and occlusion on request,
+// the filters and weight histograms whenever weights arrive, the test set's embedding map after
+// each epoch. It starts with the shipped weights; the trainer's weights replace them.
 import init, { Predictor, prepareImage } from './pkg/cpu/kindling.js';
+import { fetchIdx } from './mnist.js';
+
+// Test images on the embedding map.
+const EMBEDDING_IMAGES = 2000;
 
 let predictor = null;
+let testSet = null;   // a promise of the test set's arrival, once asked
 const post = (message) => self.postMessage(message);
+const timed = (work) => { const started = performance.now(); const value = work(); return [value, performance.now() - started]; };
 
-self.onmessage = ({ data }) => {
+// The filters and weight histograms of the current weights.
+function postWeightViews(epoch) {
+  const [views, ms] = timed(() => ({ filters: JSON.parse(predictor.filters()), histograms: JSON.parse(predictor.histograms()) }));
+  post({ type: 'weight-views', epoch, ...views, ms });
+}
+
+// The embedding map of the current weights, once the test set is here.
+async function postEmbedding(epoch) {
+  testSet ??= Promise.all([fetchIdx('t10k-images-idx3-ubyte'), fetchIdx('t10k-labels-idx1-ubyte')])
+    .then(([images, labels]) => {
+      predictor.setTestSet(images, labels);
+      post({ type: 'test-images', count: EMBEDDING_IMAGES, pixels: predictor.testImages(EMBEDDING_IMAGES) });
+    });
+  await testSet;
+  const [map, ms] = timed(() => JSON.parse(predictor.embedding(EMBEDDING_IMAGES)));
+  post({ type: 'embedding', epoch, map, ms });
+}
+
+self.onmessage = async ({ data }) => {
   try {
     switch (data.type) {
       case 'predict': {
         const input = prepareImage(data.rgba, data.width, data.height);
-        const started = performance.now();
-        const probabilities = predictor.predict(input);
-        post({ type: 'prediction', id: data.id, input, probabilities,
-               ms: performance.now() - started });
+        const [look, ms] = timed(() => JSON.parse(predictor.look(input, data.class ?? undefined)));
+        post({ type: 'prediction', id: data.id, input, probabilities: look.activations.probabilities, look, ms });
+        break;
+      }
+      case 'explain': {   // SmoothGrad and occlusion for one class: slower, on request
+        const [explanation, ms] = timed(() => JSON.parse(predictor.explain(data.input, data.class)));
+        post({ type: 'explanation', id: data.id, explanation, ms });
         break;
       }
       case 'weights':  // from the trainer: always a file it just wrote
         predictor.load(data.bytes);
+        postWeightViews(data.epoch);
+        if (data.epochDone) await postEmbedding(data.epoch);
         break;
       case 'load':     // from the user: may be anything
         post({ type: 'loaded', header: JSON.parse(predictor.load(data.bytes)) });
+        postWeightViews(null);
+        await postEmbedding(null);
         break;
       case 'reset':    // back to the shipped weights
-        loadShipped().catch((error) => post({ type: 'error', request: 'reset', message: error.message ?? String(error) }));
+        await loadShipped();
         break;
     }
   } catch (error) {
@@ -37,6 +70,8 @@ async function loadShipped() {
   if (!response.ok) throw new Error(`pkg/mnist-cnn.kndl: HTTP ${response.status}`);
   predictor = new Predictor(new Uint8Array(await response.arrayBuffer()));
   post({ type: 'ready', header: JSON.parse(predictor.header()) });
+  postWeightViews(null);
+  await postEmbedding(null);
 }
 
 try {

@@ -8,7 +8,8 @@ import init, { Training, energyPresets, presetSettings, runCard } from './pkg/cp
 import { datasets, openTraining } from './backends.js';
 import { loadMnist } from './mnist.js';
 
-// Send the predictor fresh weights this often, so drawings use the model being trained.
+// Send the predictor fresh weights this often, and after each epoch (its embedding map), so
+// drawings and the views inside the network use the model being trained.
 const WEIGHTS_EVERY_MS = 2000;
 
 let files = null;         // the four inflated IDX files
@@ -91,7 +92,7 @@ async function chooseBackend(choice, settings) {
 // The current weights, for predictions and to continue from if the run fails: after `report`'s
 // step.
 function sendWeights(bytes, report) {
-  post({ type: 'weights', bytes, epoch: report.epoch, step: report.step }, [bytes.buffer]);
+  post({ type: 'weights', bytes, epoch: report.epoch, step: report.step, epochDone: report.epoch_done }, [bytes.buffer]);
 }
 
 // The run's checkpoint, with what it holds, for the page to keep. Gradient descent cannot be
@@ -131,7 +132,7 @@ async function train(settings, weights, teacher = undefined) {
       post({ type: 'epoch', epoch: report.epoch, ...lastEvaluation });
       await sendCheckpoint(lastEvaluation.accuracy);
     }
-    if (report.finished || performance.now() - lastWeights > WEIGHTS_EVERY_MS) {
+    if (report.finished || report.epoch_done || performance.now() - lastWeights > WEIGHTS_EVERY_MS) {
       sendWeights(await training.save(), report);
       lastWeights = performance.now();
     }

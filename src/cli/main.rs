@@ -1,6 +1,7 @@
 //! `kindling`: train, evaluate and query the MNIST CNN from a terminal, on the CPU (`flex`).
 
 mod compare;
+mod explain;
 mod train;
 
 use std::path::{Path, PathBuf};
@@ -69,6 +70,22 @@ enum Command {
         #[arg(required = true)]
         images: Vec<PathBuf>,
     },
+    /// What the network makes of pictures of digits: per picture, a PNG sheet (the input,
+    /// SmoothGrad and occlusion maps over it, every layer's output, the probabilities) and a
+    /// JSON file of the numbers.
+    Explain {
+        /// Weights file (default: the shipped pretrained weights).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// The digit the maps explain (default: the model's answer).
+        #[arg(long)]
+        class: Option<usize>,
+        /// The folder the sheets and JSON files are written to.
+        #[arg(long, default_value = "explained")]
+        out: PathBuf,
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+    },
     /// Weights files side by side: parameters, FLOPs, size raw and gzipped, test accuracy
     /// (and its difference from the first file), latency of one prediction.
     Compare {
@@ -116,6 +133,12 @@ fn main() -> ExitCode {
             data,
         } => eval(model.as_deref(), export.as_deref(), &data),
         Command::Predict { model, images } => predict(model.as_deref(), &images),
+        Command::Explain {
+            model,
+            class,
+            out,
+            images,
+        } => explain::explain(model.as_deref(), &images, class, &out),
         Command::Convert {
             input,
             output,

@@ -15,6 +15,7 @@ use kindling::cost::card;
 use kindling::cost::energy::{EnergySettings, PowerPreset};
 use kindling::cost::runs::{self, RunFacts, RunRecord};
 use kindling::data::{Normalization, Split};
+use kindling::inspect::Health;
 use kindling::store::{checkpoint, weights};
 use kindling::training::recipe::{Preset, RunSettings};
 use kindling::training::settings::{parser, GRID, TEST_LIMIT, WATTS};
@@ -69,6 +70,10 @@ pub struct TrainArgs {
     teacher: Option<PathBuf>,
     #[command(flatten)]
     energy: EnergyArgs,
+    /// Write the training's health to FILE as CSV: per layer, every 10 steps, the gradient
+    /// norm and the update-to-weight ratio (warnings are printed as they occur).
+    #[arg(long, value_name = "FILE")]
+    health: Option<PathBuf>,
     /// Check the settings and print the recipe, without training.
     #[arg(long)]
     check: bool,
@@ -182,6 +187,13 @@ pub fn train(args: TrainArgs) -> CliResult {
     }
     println!("recipe: {}", runs::summary(&config));
     println!("energy assumed: {}", energy.assumptions());
+    let mut health = match &args.health {
+        Some(path) => {
+            trainer.watch_health();
+            Some(HealthLog::create(path)?)
+        }
+        None => None,
+    };
 
     let steps = trainer.steps_per_epoch() * config.epochs;
     let bar = ProgressBar::new(steps as u64).with_style(
@@ -204,6 +216,10 @@ pub fn train(args: TrainArgs) -> CliResult {
             bar.set_prefix(format!("{}/{}", report.epoch, config.epochs));
             bar.set_message(format!("loss {loss:.4}"));
             bar.inc(1);
+            if let (Some(log), Some(measured)) = (&mut health, trainer.health()) {
+                let said = log.write(report.epoch, measured);
+                bar.suspend(|| said.iter().for_each(|line| println!("{line}")));
+            }
         }
         // Printed above the bar, and also when the output is not a terminal (CI, logs).
         Event::Evaluated {
@@ -232,6 +248,10 @@ pub fn train(args: TrainArgs) -> CliResult {
     }))
     .map_err(|e| e.to_string())?;
     bar.finish_and_clear();
+    if let (Some(log), Some(path)) = (health, &args.health) {
+        log.finish().map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("training health written to {}", path.display());
+    }
     let epochs = trainer.epochs_done();
     let cost = trainer.cost(started.elapsed().as_secs_f64(), &energy);
     // A continued run's time includes the sessions before its checkpoint.
@@ -275,6 +295,55 @@ pub fn train(args: TrainArgs) -> CliResult {
     .map_err(|e| format!("{}: {e}", args.card.display()))?;
     println!("run card saved to {}", args.card.display());
     append_record(&args.runs, &record)
+}
+
+/// `--health`'s CSV file: one row per layer per measured step.
+struct HealthLog {
+    out: std::io::BufWriter<std::fs::File>,
+    /// The kinds of warning printed last, so a lasting condition is said once, not every 10
+    /// steps.
+    said: Vec<String>,
+    error: Option<std::io::Error>,
+}
+
+impl HealthLog {
+    fn create(path: &Path) -> Result<Self, String> {
+        let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut out = std::io::BufWriter::new(file);
+        writeln!(out, "step,epoch,layer,gradient_norm,weight_norm,update_ratio,global_gradient_norm,clipped")
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(HealthLog { out, said: Vec::new(), error: None })
+    }
+
+    /// Writes a measured step; returns the warnings not said at the last measurement.
+    fn write(&mut self, epoch: usize, health: &Health) -> Vec<String> {
+        for l in &health.layers {
+            let row = writeln!(
+                self.out,
+                "{},{epoch},{},{:e},{:e},{:e},{:e},{}",
+                health.step, l.layer, l.gradient_norm, l.weight_norm, l.update_ratio,
+                health.gradient_norm, health.clipped
+            );
+            if let Err(e) = row {
+                self.error.get_or_insert(e);
+            }
+        }
+        // A warning's kind and layer, without its numbers.
+        let kind = |w: &String| w.chars().filter(|c| !c.is_ascii_digit()).collect::<String>();
+        let new = (health.warnings.iter())
+            .filter(|w| !self.said.contains(&kind(w)))
+            .map(|w| format!("step {}: {w}", health.step))
+            .collect();
+        self.said = health.warnings.iter().map(kind).collect();
+        new
+    }
+
+    fn finish(mut self) -> std::io::Result<()> {
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => self.out.flush(),
+        }
+    }
 }
 
 /// Writes the run's checkpoint to `path`, through a temporary file renamed into place, so an

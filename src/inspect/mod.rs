@@ -1,7 +1,8 @@
 //! Looking inside the network: what each layer makes of a digit, why it answers what it does,
 //! where the test set lies in its last hidden layer, what its filters look like, and how healthy
 //! its gradients are while it trains. The page, `kindling explain` and `kindling train --health`
-//! all read these; nothing here changes the model.
+//! all read these; nothing here changes the model. Each file is one view: `activations`,
+//! `saliency` (with occlusion), `embedding`, `weights` (filters, histograms), `health`.
 //!
 //! What each view costs is stated with it ([`ViewCost`]), counted in forward and backward passes
 //! of one image, so the page can say it next to the picture.
@@ -10,6 +11,7 @@ pub mod activations;
 pub mod embedding;
 pub mod health;
 pub mod saliency;
+pub mod weights;
 
 use serde::Serialize;
 

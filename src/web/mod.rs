@@ -26,6 +26,8 @@ pub use webgpu::{use_webgpu_kernels, webgpu_device};
 // The page's helpers live in the CPU bundle only (feature `page`): the WebGPU bundle is fetched
 // for training alone and has no room to spare under its 3 MB.
 #[cfg(feature = "page")]
+mod inspect;
+#[cfg(feature = "page")]
 mod predict;
 #[cfg(feature = "page")]
 mod recipe;

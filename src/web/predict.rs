@@ -8,7 +8,8 @@ use burn::tensor::Device;
 use wasm_bindgen::prelude::*;
 
 use super::{js_error, json};
-use crate::data::IMAGE_PIXELS;
+use crate::data::{Dataset, IMAGE_PIXELS};
+use crate::inspect::Projection;
 use crate::model::inference;
 use crate::model::preprocess;
 use crate::model::Model;
@@ -16,7 +17,7 @@ use crate::store::weights::{self, WeightsHeader};
 
 /// Runs a future that the CPU backend has already resolved (it computes eagerly), so that
 /// predictions need no `await` in JavaScript.
-fn now<F: Future>(future: F) -> Result<F::Output, JsError> {
+pub(super) fn now<F: Future>(future: F) -> Result<F::Output, JsError> {
     let mut future = std::pin::pin!(future);
     match future
         .as_mut()
@@ -41,9 +42,13 @@ pub fn prepare_image(rgba: &[u8], width: usize, height: usize) -> Result<Vec<u8>
 /// trainer sends. It lives in its own worker, so it never waits for a training step.
 #[wasm_bindgen]
 pub struct Predictor {
-    model: Model,
-    header: WeightsHeader,
-    device: Device,
+    pub(super) model: Model,
+    pub(super) header: WeightsHeader,
+    pub(super) device: Device,
+    /// The test set the embedding map shows, once the page has sent it.
+    pub(super) test: Option<Dataset>,
+    /// The last map's axes, so the next one keeps their signs.
+    pub(super) projection: Option<Projection>,
 }
 
 #[wasm_bindgen]
@@ -56,6 +61,8 @@ impl Predictor {
             model,
             header,
             device,
+            test: None,
+            projection: None,
         })
     }
 
@@ -74,9 +81,7 @@ impl Predictor {
 
     /// Ten probabilities for a 28×28 input from `prepareImage`.
     pub fn predict(&self, image: &[u8]) -> Result<Vec<f32>, JsError> {
-        let image: &[u8; IMAGE_PIXELS] = image
-            .try_into()
-            .map_err(|_| JsError::new("an input must have 28×28 pixels"))?;
+        let image = input(image)?;
         let prediction = now(inference::predict(
             &self.model,
             image,
@@ -86,4 +91,11 @@ impl Predictor {
         .map_err(|e| JsError::new(&e))?;
         Ok(prediction.probabilities.to_vec())
     }
+}
+
+/// A 28×28 input from `prepareImage`, or the sentence saying it is not one.
+pub(super) fn input(image: &[u8]) -> Result<&[u8; IMAGE_PIXELS], JsError> {
+    image
+        .try_into()
+        .map_err(|_| JsError::new("an input must have 28×28 pixels"))
 }

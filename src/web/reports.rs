@@ -5,6 +5,7 @@ use serde::Serialize;
 use super::json;
 use crate::cost::ledger::CostReport;
 use crate::data::Dataset;
+use crate::inspect::Health;
 use crate::training::metrics::Report;
 use crate::training::Evaluation;
 
@@ -39,6 +40,8 @@ pub(super) struct StepJson {
     pub(super) finished: bool,
     /// What the run has spent so far.
     pub(super) cost: CostReport,
+    /// Per layer: gradient norm and update ratio, on the steps that measure them.
+    pub(super) health: Option<Health>,
 }
 
 #[derive(Serialize)]

@@ -110,6 +110,7 @@ impl Training {
                     epoch_done: report.epoch_done,
                     finished: trainer.finished(),
                     cost,
+                    health: trainer.health().cloned(),
                 })
             });
             *cell.borrow_mut() = Some(trainer);
@@ -317,7 +318,8 @@ impl Training {
             (None, Some(bytes)) => Start::Weights(bytes),
             (None, None) => Start::Fresh,
         };
-        let trainer = Trainer::open(config, train, &device, start).map_err(training_error)?;
+        let mut trainer = Trainer::open(config, train, &device, start).map_err(training_error)?;
+        trainer.watch_health(); // the page's health chart
         let trainer = match teacher {
             None => trainer,
             Some(bytes) => {

@@ -3,6 +3,9 @@
 
 use std::path::PathBuf;
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod cli;
+
 use kindling::data::{Dataset, Split, IMAGE_PIXELS};
 
 /// The MNIST folder `./build.sh test` fills (or `KINDLING_DATA`). A test that needs it fails,

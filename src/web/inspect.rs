@@ -1,0 +1,121 @@
+//! The page's views inside the network, computed by the prediction worker's model on the CPU,
+//! so they never take time from a training step: each layer's output and a saliency map as you
+//! draw, SmoothGrad with occlusion on request, the filters, weight histograms and the test set's
+//! embedding map as the trainer's weights arrive.
+
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use super::predict::{input, now, Predictor};
+use super::{js_error, json};
+use crate::data::{Dataset, Split};
+use crate::inspect::{self, weights, Activations, SaliencyMethod, ViewCost};
+
+/// Bins of each layer's weight histogram.
+const HISTOGRAM_BINS: usize = 40;
+
+#[derive(Serialize)]
+struct Look {
+    /// The class the saliency map is for: the one asked, else the answer.
+    class: usize,
+    activations: Activations,
+    saliency: Vec<f32>,
+    method: String,
+    /// Where this drawing falls on the embedding map, once there is one.
+    point: Option<[f32; 2]>,
+    activations_cost: ViewCost,
+    saliency_cost: ViewCost,
+}
+
+#[wasm_bindgen]
+impl Predictor {
+    /// What the network makes of a drawing (a 28×28 input from `prepareImage`): every layer's
+    /// output and the gradient saliency of `class`, or of the answer when none is given. JSON.
+    pub fn look(&self, image: &[u8], class: Option<usize>) -> Result<String, JsError> {
+        let image = input(image)?;
+        let norm = self.header.normalization;
+        let activations = now(inspect::activations(&self.model, image, norm, &self.device))?
+            .map_err(js_error)?;
+        let answer = (0..activations.probabilities.len())
+            .max_by(|&a, &b| activations.probabilities[a].total_cmp(&activations.probabilities[b]))
+            .unwrap_or(0);
+        let class = class.unwrap_or(answer);
+        let method = SaliencyMethod::Gradient;
+        let saliency = now(inspect::saliency(
+            &self.model,
+            image,
+            class,
+            norm,
+            method,
+            &self.device,
+        ))?
+        .map_err(js_error)?;
+        let point = (self.projection.as_ref()).map(|p| p.project(&activations.hidden));
+        Ok(json(&Look {
+            class,
+            activations,
+            saliency,
+            method: method.describe(),
+            point,
+            activations_cost: ViewCost {
+                forward_passes: 1,
+                backward_passes: 0,
+            },
+            saliency_cost: method.cost(),
+        }))
+    }
+
+    /// SmoothGrad and occlusion maps of `class` for a drawing, and how well they agree. JSON.
+    pub fn explain(&self, image: &[u8], class: usize) -> Result<String, JsError> {
+        let image = input(image)?;
+        let norm = self.header.normalization;
+        let explanation = now(inspect::explain(&self.model, image, class, norm, &self.device))?
+            .map_err(js_error)?;
+        Ok(json(&explanation))
+    }
+
+    /// The convolutions' filters. JSON.
+    pub fn filters(&self) -> Result<String, JsError> {
+        Ok(json(&now(weights::filters(&self.model))?.map_err(js_error)?))
+    }
+
+    /// Each layer's weight histogram. JSON.
+    pub fn histograms(&self) -> Result<String, JsError> {
+        let histograms = now(weights::histograms(&self.model, HISTOGRAM_BINS))?;
+        Ok(json(&histograms.map_err(js_error)?))
+    }
+
+    /// The test set for the embedding map: the inflated IDX files of its images and labels.
+    #[wasm_bindgen(js_name = setTestSet)]
+    pub fn set_test_set(&mut self, images: &[u8], labels: &[u8]) -> Result<(), JsError> {
+        let (images_file, labels_file) = Split::Test.file_names();
+        let set = Dataset::from_idx(images_file, images, labels_file, labels).map_err(js_error)?;
+        self.test = Some(set);
+        Ok(())
+    }
+
+    /// The first `count` test images' pixels (784 each), for the map's hover.
+    #[wasm_bindgen(js_name = testImages)]
+    pub fn test_images(&self, count: usize) -> Vec<u8> {
+        let Some(test) = &self.test else {
+            return Vec::new();
+        };
+        (0..count.min(test.len())).flat_map(|i| test.image(i).to_vec()).collect()
+    }
+
+    /// The map of the first `count` test images in the dense layer's space (PCA). JSON.
+    pub fn embedding(&mut self, count: usize) -> Result<String, JsError> {
+        let test = (self.test.as_ref()).ok_or_else(|| JsError::new("the test set has not arrived yet"))?;
+        let map = now(inspect::embedding::embedding(
+            &self.model,
+            test,
+            count,
+            self.header.normalization,
+            &self.device,
+            self.projection.as_ref(),
+        ))?
+        .map_err(js_error)?;
+        self.projection = Some(map.projection.clone());
+        Ok(json(&map))
+    }
+}
