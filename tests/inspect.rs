@@ -1,132 +1,43 @@
 //! The views inside the network, checked against what they claim to show: activations against
 //! the forward pass rebuilt from burn's own ops, saliency against finite differences of the
 //! class score, occlusion against a direct forward pass, PCA against known axes, and training
-//! health against the update the optimizer must have made.
+//! health against the update the optimizer must have made. The first two checks run in the
+//! browser too (`tests/web.rs`), on flex and WebGPU.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 
-use burn::module::Module;
-use burn::tensor::activation::relu;
-use burn::tensor::module::max_pool2d;
-use burn::tensor::ops::MaxPoolOptions;
+use common::views;
+
 use burn::tensor::{Device, Tensor, TensorData};
 use futures_lite::future::block_on;
 use kindling::data::{Normalization, IMAGE_PIXELS, IMAGE_SIDE};
 use kindling::inspect::embedding::principal_axes;
 use kindling::inspect::{self, Projection, SaliencyMethod};
-use kindling::model::{Model, ModelConfig};
+use kindling::model::Model;
 use kindling::training::optimizer::{OptimizerConfig, OptimizerKind};
 use kindling::training::{Start, Trainer, TrainingConfig};
 
 fn small(batch_norm: bool) -> (Model, Device) {
     let device = Device::flex();
-    device.seed(7);
-    let config = ModelConfig::new()
-        .with_conv1_channels(4)
-        .with_conv2_channels(6)
-        .with_hidden(8)
-        .with_batch_norm(batch_norm);
-    (config.init(&device).valid(), device)
+    (views::small_model(batch_norm, &device), device)
 }
 
-/// A stroke-like test picture: a thick diagonal with a little texture.
 fn picture() -> [u8; IMAGE_PIXELS] {
-    std::array::from_fn(|i| {
-        let (r, c) = (i / IMAGE_SIDE, i % IMAGE_SIDE);
-        let ink = (r as i32 - c as i32).abs() < 3 && (4..24).contains(&r);
-        if ink { 200 + (i % 50) as u8 } else { (i * 7 % 23) as u8 }
-    })
-}
-
-fn floats(t: Tensor<4>) -> Vec<f32> {
-    t.into_data().try_to_vec().unwrap()
-}
-
-fn close(a: &[f32], b: &[f32], tolerance: f32, what: &str) {
-    assert_eq!(a.len(), b.len(), "{what}: lengths");
-    for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!((x - y).abs() <= tolerance * (1.0 + y.abs()), "{what}[{i}]: {x} vs {y}");
-    }
+    views::picture()
 }
 
 #[test]
 fn activations_are_the_layers_outputs_rebuilt_from_burns_ops() {
     for batch_norm in [false, true] {
-        let (model, device) = small(batch_norm);
-        let image = picture();
-        let norm = Normalization::UnitRange;
-        let seen = block_on(inspect::activations(&model, &image, norm, &device)).unwrap();
-
-        let x = kindling::model::inference::input_tensor(&image, norm, &device);
-        let block = |conv: &burn::nn::conv::Conv2d, norm: &Option<burn::nn::BatchNorm>, x| {
-            let y = relu(max_pool2d(conv.forward(x), MaxPoolOptions::new([2, 2])));
-            match norm {
-                Some(n) => n.forward(y),
-                None => y,
-            }
-        };
-        let b1 = block(&model.conv1, &model.norm1, x); // [1, 4, 13, 13]
-        let b2 = block(&model.conv2, &model.norm2, b1.clone()); // [1, 6, 5, 5]
-        let hidden = relu(model.dense1.forward(b2.clone().reshape([1, -1]))); // [1, 8]
-        let logits = model.dense2.forward(hidden.clone()); // [1, 10]
-        assert_eq!((seen.channels1, seen.side1, seen.channels2, seen.side2), (4, 13, 6, 5));
-        close(&seen.block1, &floats(b1), 1e-5, "block1");
-        close(&seen.block2, &floats(b2), 1e-5, "block2");
-        close(&seen.hidden, &hidden.into_data().try_to_vec::<f32>().unwrap(), 1e-5, "hidden");
-        close(&seen.logits, &logits.into_data().try_to_vec::<f32>().unwrap(), 1e-5, "logits");
-        let total: f32 = seen.probabilities.iter().sum();
-        assert!((total - 1.0).abs() < 1e-5, "probabilities sum to {total}");
+        block_on(views::check_activations(batch_norm, &Device::flex()));
     }
-}
-
-/// The class score of a normalized input, in f64 for the differences.
-fn score(model: &Model, input: &[f32], class: usize, device: &Device) -> f64 {
-    let x = Tensor::<4>::from_data(
-        TensorData::new(input.to_vec(), [1, 1, IMAGE_SIDE, IMAGE_SIDE]),
-        device,
-    );
-    let logits: Vec<f32> = model.forward(x).into_data().try_to_vec().unwrap();
-    logits[class] as f64
 }
 
 #[test]
 fn saliency_is_the_gradient_of_the_class_score() {
     for batch_norm in [false, true] {
-        let (model, device) = small(batch_norm);
-        let image = picture();
-        let norm = Normalization::UnitRange;
-        let class = 3;
-        let gradient = block_on(inspect::saliency(
-            &model,
-            &image,
-            class,
-            norm,
-            SaliencyMethod::Gradient,
-            &device,
-        ))
-        .unwrap();
-        let input: Vec<f32> = image.iter().map(|&p| norm.apply(p)).collect();
-        // Central differences on the pixels the class score depends on most, and on a few
-        // others. ReLU and max pooling have kinks, so a step may cross one: allow two misses.
-        let mut order: Vec<usize> = (0..IMAGE_PIXELS).collect();
-        order.sort_by(|&a, &b| gradient[b].abs().total_cmp(&gradient[a].abs()));
-        let pixels: Vec<usize> = order[..20].iter().copied().chain([0, 100, 400, 783]).collect();
-        let h = 1e-2f32;
-        let mut misses = Vec::new();
-        for &p in &pixels {
-            let mut up = input.clone();
-            up[p] += h;
-            let mut down = input.clone();
-            down[p] -= h;
-            let numeric = (score(&model, &up, class, &device) - score(&model, &down, class, &device))
-                / (2.0 * h as f64);
-            let analytic = gradient[p] as f64;
-            if (numeric - analytic).abs() > 2e-3 + 0.02 * analytic.abs() {
-                misses.push((p, analytic, numeric));
-            }
-        }
-        assert!(misses.len() <= 2, "batch_norm {batch_norm}: {misses:?}");
-        assert!(gradient[order[0]].abs() > 1e-4, "the map is not all zero");
+        block_on(views::check_saliency(batch_norm, &Device::flex()));
     }
 }
 
@@ -207,7 +118,7 @@ fn the_embedding_maps_the_first_images_of_a_set() {
     // The first point is the first image's hidden units, projected.
     let first = block_on(inspect::activations(&model, set.image(0).try_into().unwrap(), Normalization::UnitRange, &device)).unwrap();
     let [x, y] = map.projection.project(&first.hidden);
-    close(&map.points[..2], &[x, y], 1e-4, "point 0");
+    views::close(&map.points[..2], &[x, y], 1e-4, "point 0");
 }
 
 /// A run of plain SGD on the toy set that measures its health.
@@ -219,7 +130,7 @@ fn sgd_run(clip_norm: Option<f64>) -> Trainer {
         .with_clip_norm(clip_norm);
     let mut trainer =
         Trainer::open(config, common::toy_dataset(200), &Device::flex(), Start::Fresh).unwrap();
-    trainer.watch_health();
+    trainer.watch_health(true);
     trainer
 }
 

@@ -183,6 +183,18 @@ fn a_damaged_weights_file_is_refused_and_the_model_stays() {
     assert_eq!(predictor.predict(&input).unwrap(), before);
 }
 
+/// Each layer's output for a digit against burn's ops, and the saliency map against finite
+/// differences (`tests/common/views.rs`): on flex in wasm and on WebGPU.
+#[wasm_bindgen_test]
+async fn the_views_inside_the_network_are_right_on_flex_and_webgpu() {
+    for device in [Device::flex(), webgpu().await] {
+        for batch_norm in [false, true] {
+            common::views::check_activations(batch_norm, &device).await;
+            common::views::check_saliency(batch_norm, &device).await;
+        }
+    }
+}
+
 /// The largest difference between two tensors, relative to the size of burn's values.
 async fn worst_difference<const D: usize>(ours: Tensor<D>, theirs: Tensor<D>) -> f32 {
     assert_eq!(ours.dims(), theirs.dims());

@@ -189,7 +189,7 @@ pub fn train(args: TrainArgs) -> CliResult {
     println!("energy assumed: {}", energy.assumptions());
     let mut health = match &args.health {
         Some(path) => {
-            trainer.watch_health();
+            trainer.watch_health(true);
             Some(HealthLog::create(path)?)
         }
         None => None,

@@ -174,9 +174,9 @@ impl Trainer {
     }
 
     /// Measures the gradients' health (per layer: gradient norm, update-to-weight ratio) every
-    /// [`HEALTH_EVERY`] steps from now on, and on the first step.
-    pub fn watch_health(&mut self) {
-        self.watch_health = true;
+    /// [`HEALTH_EVERY`] steps from now on, and on the first step; or stops measuring it.
+    pub fn watch_health(&mut self, on: bool) {
+        self.watch_health = on;
     }
 
     /// The health of the last step, when it was measured.

@@ -262,6 +262,16 @@ impl Training {
         })
     }
 
+    /// Measures the training's health every few steps (the default), or not: the bench times
+    /// the step both ways.
+    #[wasm_bindgen(js_name = watchHealth)]
+    pub fn watch_health(&self, on: bool) -> Result<(), JsError> {
+        let mut cell = self.trainer.borrow_mut();
+        let trainer = cell.as_mut().ok_or_else(|| JsError::new("a step is running"))?;
+        trainer.watch_health(on);
+        Ok(())
+    }
+
     /// The first test images (28×28 each, concatenated) and their labels, for the grid.
     #[wasm_bindgen(js_name = shownImages)]
     pub fn shown_images(&self) -> Vec<u8> {
@@ -319,7 +329,7 @@ impl Training {
             (None, None) => Start::Fresh,
         };
         let mut trainer = Trainer::open(config, train, &device, start).map_err(training_error)?;
-        trainer.watch_health(); // the page's health chart
+        trainer.watch_health(true); // the page's health chart
         let trainer = match teacher {
             None => trainer,
             Some(bytes) => {

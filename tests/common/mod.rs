@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
+pub mod views;
 
 use kindling::data::{Dataset, Split, IMAGE_PIXELS};
 

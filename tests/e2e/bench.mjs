@@ -45,7 +45,15 @@ try {
               + ` (first ${result.cpu.first.toFixed(2)} s; target ≤ 0.14 s; TF.js cannot train on wasm)`);
   console.log(`  CPU, best preset                      ${result.cpuBest.perStep.toFixed(3)} s per step`
               + ' (BatchNorm, shift, rotation and scale augmentation)');
+  const slower = (a, b) => `${(100 * (a.perStep / b.perStep - 1)).toFixed(1)}%`;
+  console.log(`  CPU without the health measurement    ${result.cpuNoHealth.perStep.toFixed(3)} s per step`
+              + ` (with it, every 10 steps: ${slower(result.cpu, result.cpuNoHealth)} slower; target ≤ 5%)`);
+  console.log(`  CPU while the views run nonstop       ${result.cpuWithViews.perStep.toFixed(3)} s per step`
+              + ` (${slower(result.cpuWithViews, result.cpu)} slower, ${result.cpuWithViews.looks} activations + saliency`
+              + ' maps meanwhile in the prediction worker; target ≤ 5%)');
   if (result.webgpu) {
+    console.log(`  WebGPU without the health measurement ${result.webgpuNoHealth.perStep.toFixed(2)} s per step`
+                + ` (with it: ${slower(result.webgpu, result.webgpuNoHealth)} slower; target ≤ 5%)`);
     console.log(`  WebGPU on ${adapter}  ${result.webgpu.perStep.toFixed(2)} s per step`
                 + ` (first ${result.webgpu.first.toFixed(1)} s; target ≤ 1.75 s; TF.js 3.5 s on WebGL)`);
     // Machines differ (the targets were measured where burn's ops took 5.8 s): the ratio travels.
