@@ -23,15 +23,31 @@ fn explain_writes_a_sheet_and_the_numbers_for_each_picture() {
     args.extend(pictures.iter().map(String::as_str));
     let run = kindling(&args);
     let stdout = String::from_utf8_lossy(&run.stdout);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     for i in 0..2 {
         let sheet = image::open(out.join(format!("explain-{i}.png"))).expect("a PNG sheet");
-        assert!(sheet.width() >= 3 * 112 && sheet.height() > 112, "{}×{}", sheet.width(), sheet.height());
+        assert!(
+            sheet.width() >= 3 * 112 && sheet.height() > 112,
+            "{}×{}",
+            sheet.width(),
+            sheet.height()
+        );
         let text = std::fs::read_to_string(out.join(format!("explain-{i}.json"))).unwrap();
         let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(json["class"], test.label(i) as u64, "the shipped model reads it right");
+        assert_eq!(
+            json["class"],
+            test.label(i) as u64,
+            "the shipped model reads it right"
+        );
         let activations = &json["activations"];
-        assert_eq!(activations["block1"].as_array().unwrap().len(), 32 * 13 * 13);
+        assert_eq!(
+            activations["block1"].as_array().unwrap().len(),
+            32 * 13 * 13
+        );
         assert_eq!(activations["block2"].as_array().unwrap().len(), 64 * 5 * 5);
         assert_eq!(activations["hidden"].as_array().unwrap().len(), 64);
         let explanation = &json["explanation"];
@@ -43,11 +59,15 @@ fn explain_writes_a_sheet_and_the_numbers_for_each_picture() {
         // answer probability.
         let r = explanation["agreement"].as_f64().unwrap();
         assert!(r > 0.1, "SmoothGrad against occlusion: r = {r}");
-        assert!(stdout.contains(&format!("explain-{i}.png: {}", test.label(i))), "{stdout}");
+        assert!(
+            stdout.contains(&format!("explain-{i}.png: {}", test.label(i))),
+            "{stdout}"
+        );
     }
     let bad = kindling(&["explain", "--class", "12", pictures[0].as_str()]);
     assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("--class must be a digit from 0 to 9, got 12"));
+    assert!(String::from_utf8_lossy(&bad.stderr)
+        .contains("--class must be a digit from 0 to 9, got 12"));
 }
 
 #[test]
@@ -55,29 +75,62 @@ fn train_writes_its_health_and_warns_when_it_blows_up() {
     let csv = scratch("health.csv");
     let path = csv.to_str().unwrap();
     let file = |name: &str| scratch(name).to_string_lossy().into_owned();
-    let (weights, runs, card, checkpoint) =
-        (file("health.kndl"), file("health.jsonl"), file("health-card.json"), file("health.ckpt"));
+    let (weights, runs, card, checkpoint) = (
+        file("health.kndl"),
+        file("health.jsonl"),
+        file("health-card.json"),
+        file("health.ckpt"),
+    );
     let train = |extra: &[&str]| {
-        let mut args = vec!["train", "--limit", "640", "--test-limit", "100", "--epochs", "1",
-            "--health", path, "--out", &weights, "--runs", &runs, "--card", &card,
-            "--checkpoint", &checkpoint];
+        let mut args = vec![
+            "train",
+            "--limit",
+            "640",
+            "--test-limit",
+            "100",
+            "--epochs",
+            "1",
+            "--health",
+            path,
+            "--out",
+            &weights,
+            "--runs",
+            &runs,
+            "--card",
+            &card,
+            "--checkpoint",
+            &checkpoint,
+        ];
         args.extend(extra);
         kindling(&args)
     };
     let run = train(&["--clip-norm", "0.5"]);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let text = std::fs::read_to_string(&csv).unwrap();
-    let rows: Vec<Vec<&str>> = text.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
     // 5 steps: measured at steps 1 (then every 10th), one row per layer.
     let layers: Vec<&str> = rows.iter().map(|r| r[2]).collect();
     assert_eq!(layers, ["conv1", "conv2", "dense1", "dense2"], "{text}");
     assert!(text.starts_with("step,epoch,layer,gradient_norm,weight_norm,update_ratio,"));
     for row in &rows {
         let global: f64 = row[6].parse().unwrap();
-        assert_eq!(row[7] == "true", global > 0.5, "clipped when above --clip-norm: {row:?}");
+        assert_eq!(
+            row[7] == "true",
+            global > 0.5,
+            "clipped when above --clip-norm: {row:?}"
+        );
     }
     let refused = train(&["--clip-norm", "0"]);
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("gradient clipping norm must be a number in (0, 1000]"));
+    assert!(String::from_utf8_lossy(&refused.stderr)
+        .contains("gradient clipping norm must be a number in (0, 1000]"));
     let blown = train(&["--lr", "5"]);
     let stdout = String::from_utf8_lossy(&blown.stdout);
     assert!(stdout.contains("Large updates: a step changes"), "{stdout}");

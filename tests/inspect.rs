@@ -46,15 +46,27 @@ fn smoothgrad_follows_the_gradient_and_wrong_classes_are_refused() {
     let (model, device) = small(false);
     let image = picture();
     let norm = Normalization::UnitRange;
-    let map = |method| {
-        block_on(inspect::saliency(&model, &image, 3, norm, method, &device)).unwrap()
-    };
-    let (plain, smooth) = (map(SaliencyMethod::Gradient), map(SaliencyMethod::SmoothGrad));
+    let map =
+        |method| block_on(inspect::saliency(&model, &image, 3, norm, method, &device)).unwrap();
+    let (plain, smooth) = (
+        map(SaliencyMethod::Gradient),
+        map(SaliencyMethod::SmoothGrad),
+    );
     assert_ne!(plain, smooth, "noise changes the map");
     let r = inspect::saliency::correlation(&plain, &smooth);
     assert!(r > 0.5, "SmoothGrad keeps what the gradient says: r = {r}");
-    let refused = block_on(inspect::saliency(&model, &image, 10, norm, SaliencyMethod::Gradient, &device));
-    assert_eq!(refused.unwrap_err(), "a class must be a digit from 0 to 9, got 10");
+    let refused = block_on(inspect::saliency(
+        &model,
+        &image,
+        10,
+        norm,
+        SaliencyMethod::Gradient,
+        &device,
+    ));
+    assert_eq!(
+        refused.unwrap_err(),
+        "a class must be a digit from 0 to 9, got 10"
+    );
 }
 
 #[test]
@@ -74,11 +86,18 @@ fn occlusion_is_the_probability_drop_under_a_grey_square() {
     }
     let probability = |x: &[f32]| {
         let t = Tensor::<4>::from_data(TensorData::new(x.to_vec(), [1, 1, 28, 28]), &device);
-        model.probabilities(t).into_data().try_to_vec::<f32>().unwrap()[class]
+        model
+            .probabilities(t)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap()[class]
     };
     let drop = probability(&input) - probability(&grey);
     assert!((map[0] - drop).abs() < 1e-5, "{} vs {drop}", map[0]);
-    assert!(map.iter().any(|&d| d != 0.0), "squares on the stroke change the answer");
+    assert!(
+        map.iter().any(|&d| d != 0.0),
+        "squares on the stroke change the answer"
+    );
 }
 
 #[test]
@@ -92,15 +111,27 @@ fn pca_finds_the_axes_of_largest_variance_and_keeps_their_signs() {
     }
     let (projection, explained) = principal_axes(&rows, 3, None);
     let s = std::f32::consts::FRAC_1_SQRT_2;
-    let along = |axis: &[f32], v: [f32; 3]| axis.iter().zip(v).map(|(a, b)| a * b).sum::<f32>().abs();
-    assert!(along(&projection.axes[0], [s, s, 0.0]) > 0.999, "{:?}", projection.axes);
-    assert!(along(&projection.axes[1], [s, -s, 0.0]) > 0.999, "{:?}", projection.axes);
+    let along =
+        |axis: &[f32], v: [f32; 3]| axis.iter().zip(v).map(|(a, b)| a * b).sum::<f32>().abs();
+    assert!(
+        along(&projection.axes[0], [s, s, 0.0]) > 0.999,
+        "{:?}",
+        projection.axes
+    );
+    assert!(
+        along(&projection.axes[1], [s, -s, 0.0]) > 0.999,
+        "{:?}",
+        projection.axes
+    );
     assert!(explained[0] > 0.95 && explained[1] > 0.005, "{explained:?}");
     assert!((projection.mean[2] - 3.0).abs() < 1e-5);
     // A previous map with opposite signs: the new axes follow it.
     let flipped = Projection {
         mean: projection.mean.clone(),
-        axes: projection.axes.clone().map(|a| a.iter().map(|x| -x).collect()),
+        axes: projection
+            .axes
+            .clone()
+            .map(|a| a.iter().map(|x| -x).collect()),
     };
     let (again, _) = principal_axes(&rows, 3, Some(&flipped));
     assert_eq!(again.axes, flipped.axes);
@@ -110,13 +141,27 @@ fn pca_finds_the_axes_of_largest_variance_and_keeps_their_signs() {
 fn the_embedding_maps_the_first_images_of_a_set() {
     let (model, device) = small(false);
     let set = common::toy_dataset(50);
-    let map = block_on(inspect::embedding::embedding(&model, &set, 30, Normalization::UnitRange, &device, None)).unwrap();
+    let map = block_on(inspect::embedding::embedding(
+        &model,
+        &set,
+        30,
+        Normalization::UnitRange,
+        &device,
+        None,
+    ))
+    .unwrap();
     assert_eq!(map.points.len(), 60);
     assert_eq!(map.labels, set.labels()[..30]);
     assert_eq!(map.predicted.len(), 30);
     assert_eq!(map.cost.forward_passes, 30);
     // The first point is the first image's hidden units, projected.
-    let first = block_on(inspect::activations(&model, set.image(0).try_into().unwrap(), Normalization::UnitRange, &device)).unwrap();
+    let first = block_on(inspect::activations(
+        &model,
+        set.image(0).try_into().unwrap(),
+        Normalization::UnitRange,
+        &device,
+    ))
+    .unwrap();
     let [x, y] = map.projection.project(&first.hidden);
     views::close(&map.points[..2], &[x, y], 1e-4, "point 0");
 }
@@ -128,8 +173,13 @@ fn sgd_run(clip_norm: Option<f64>) -> Trainer {
         .with_learning_rate(0.1)
         .with_optimizer(OptimizerConfig::new().with_kind(OptimizerKind::Sgd))
         .with_clip_norm(clip_norm);
-    let mut trainer =
-        Trainer::open(config, common::toy_dataset(200), &Device::flex(), Start::Fresh).unwrap();
+    let mut trainer = Trainer::open(
+        config,
+        common::toy_dataset(200),
+        &Device::flex(),
+        Start::Fresh,
+    )
+    .unwrap();
     trainer.watch_health(true);
     trainer
 }
@@ -142,7 +192,9 @@ fn health_measures_the_step_sgd_took_and_clipping_bounds_it() {
             block_on(trainer.step()).unwrap();
             let measured = step == 1 || step == 10;
             assert_eq!(trainer.health().is_some(), measured, "step {step}");
-            let Some(health) = trainer.health() else { continue };
+            let Some(health) = trainer.health() else {
+                continue;
+            };
             assert_eq!(health.step, step);
             let names: Vec<&str> = health.layers.iter().map(|l| l.layer.as_str()).collect();
             assert_eq!(names, ["conv1", "conv2", "dense1", "dense2"]);
@@ -153,8 +205,14 @@ fn health_measures_the_step_sgd_took_and_clipping_bounds_it() {
                 .map(|l| (l.update_ratio * l.weight_norm).powi(2))
                 .sum::<f32>()
                 .sqrt();
-            let expected = 0.1 * clip.map_or(health.gradient_norm, |c| c.min(health.gradient_norm as f64) as f32);
-            assert!((update - expected).abs() < 2e-3 * expected, "step {step}: {update} vs {expected}");
+            let expected = 0.1
+                * clip.map_or(health.gradient_norm, |c| {
+                    c.min(health.gradient_norm as f64) as f32
+                });
+            assert!(
+                (update - expected).abs() < 2e-3 * expected,
+                "step {step}: {update} vs {expected}"
+            );
             assert_eq!(health.clipped, clip.is_some());
             assert!(health.warnings.is_empty(), "{:?}", health.warnings);
         }
@@ -171,7 +229,10 @@ fn health_warns_in_plain_words() {
         update_ratio: r,
     };
     assert!(warnings(&[layer("conv1", 0.5, 1e-3)], 0.5).is_empty());
-    let said = warnings(&[layer("conv1", 1e-9, 1e-3), layer("dense1", 400.0, 0.5)], 400.0);
+    let said = warnings(
+        &[layer("conv1", 1e-9, 1e-3), layer("dense1", 400.0, 0.5)],
+        400.0,
+    );
     assert_eq!(said.len(), 3, "{said:?}");
     assert!(said[0].starts_with("Exploding gradients: the gradient's norm is 4.000e2, above 100."));
     assert!(said[1].starts_with("Vanishing gradients: conv1's gradient norm is 1.0e-9"));

@@ -55,8 +55,13 @@ pub fn explain(
             .unwrap_or(0);
         let explained = class.unwrap_or(answer);
         let explanation = block_on(inspect::explain(&model, &input, explained, norm, &device))?;
-        let stem = path.file_stem().map_or("image".into(), |s| s.to_string_lossy());
-        let (png, json) = (out.join(format!("{stem}.png")), out.join(format!("{stem}.json")));
+        let stem = path
+            .file_stem()
+            .map_or("image".into(), |s| s.to_string_lossy());
+        let (png, json) = (
+            out.join(format!("{stem}.png")),
+            out.join(format!("{stem}.json")),
+        );
         sheet(&input, &activations, &explanation)
             .save(&png)
             .map_err(|e| format!("{}: {e}", png.display()))?;
@@ -109,12 +114,28 @@ fn sheet(input: &[u8; IMAGE_PIXELS], a: &Activations, e: &Explanation) -> RgbIma
     let mut sheet = RgbImage::from_pixel(width, height, BACKGROUND);
     let gray: Vec<f32> = input.iter().map(|&p| p as f32 / 255.0).collect();
     let mut y = GAP;
-    paint(&mut sheet, GAP, y, &gray, IMAGE_SIDE, SCALE, |v| shade(v));
+    paint(&mut sheet, GAP, y, &gray, IMAGE_SIDE, SCALE, shade);
     let peak = |m: &[f32]| m.iter().fold(1e-12f32, |p, v| p.max(v.abs()));
     let (s, o) = (peak(&e.saliency), peak(&e.occlusion));
     let over = |i: usize, v: f32| mix(shade(gray[i] * 0.5), diverging(v));
-    paint_indexed(&mut sheet, GAP + side + GAP, y, &e.saliency, IMAGE_SIDE, SCALE, |i, v| over(i, v / s));
-    paint_indexed(&mut sheet, GAP + 2 * (side + GAP), y, &e.occlusion, IMAGE_SIDE, SCALE, |i, v| over(i, v / o));
+    paint_indexed(
+        &mut sheet,
+        GAP + side + GAP,
+        y,
+        &e.saliency,
+        IMAGE_SIDE,
+        SCALE,
+        |i, v| over(i, v / s),
+    );
+    paint_indexed(
+        &mut sheet,
+        GAP + 2 * (side + GAP),
+        y,
+        &e.occlusion,
+        IMAGE_SIDE,
+        SCALE,
+        |i, v| over(i, v / o),
+    );
     y += side + GAP;
     for (maps, channels, map_side, scale, rows) in [
         (&a.block1, a.channels1, a.side1, 2, g1.1),
@@ -137,13 +158,32 @@ fn sheet(input: &[u8; IMAGE_PIXELS], a: &Activations, e: &Explanation) -> RgbIma
     let answer = e.class;
     for (d, &p) in a.probabilities.iter().enumerate() {
         let bar = (p * 40.0).round() as u32;
-        let colour = if d == answer { Rgb([200, 40, 40]) } else { Rgb([90, 90, 90]) };
-        fill(&mut sheet, GAP + d as u32 * 14, y + 40 - bar, 10, bar.max(1), colour);
+        let colour = if d == answer {
+            Rgb([200, 40, 40])
+        } else {
+            Rgb([90, 90, 90])
+        };
+        fill(
+            &mut sheet,
+            GAP + d as u32 * 14,
+            y + 40 - bar,
+            10,
+            bar.max(1),
+            colour,
+        );
     }
     sheet
 }
 
-fn paint(img: &mut RgbImage, x: u32, y: u32, map: &[f32], side: usize, scale: u32, colour: impl Fn(f32) -> Rgb<u8>) {
+fn paint(
+    img: &mut RgbImage,
+    x: u32,
+    y: u32,
+    map: &[f32],
+    side: usize,
+    scale: u32,
+    colour: impl Fn(f32) -> Rgb<u8>,
+) {
     paint_indexed(img, x, y, map, side, scale, |_, v| colour(v));
 }
 
@@ -158,7 +198,14 @@ fn paint_indexed(
 ) {
     for (i, &v) in map.iter().enumerate() {
         let (r, c) = ((i / side) as u32, (i % side) as u32);
-        fill(img, x + c * scale, y + r * scale, scale, scale, colour(i, v));
+        fill(
+            img,
+            x + c * scale,
+            y + r * scale,
+            scale,
+            scale,
+            colour(i, v),
+        );
     }
 }
 

@@ -249,7 +249,8 @@ pub fn train(args: TrainArgs) -> CliResult {
     .map_err(|e| e.to_string())?;
     bar.finish_and_clear();
     if let (Some(log), Some(path)) = (health, &args.health) {
-        log.finish().map_err(|e| format!("{}: {e}", path.display()))?;
+        log.finish()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         println!("training health written to {}", path.display());
     }
     let epochs = trainer.epochs_done();
@@ -310,9 +311,16 @@ impl HealthLog {
     fn create(path: &Path) -> Result<Self, String> {
         let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let mut out = std::io::BufWriter::new(file);
-        writeln!(out, "step,epoch,layer,gradient_norm,weight_norm,update_ratio,global_gradient_norm,clipped")
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        Ok(HealthLog { out, said: Vec::new(), error: None })
+        writeln!(
+            out,
+            "step,epoch,layer,gradient_norm,weight_norm,update_ratio,global_gradient_norm,clipped"
+        )
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(HealthLog {
+            out,
+            said: Vec::new(),
+            error: None,
+        })
     }
 
     /// Writes a measured step; returns the warnings not said at the last measurement.
@@ -321,15 +329,24 @@ impl HealthLog {
             let row = writeln!(
                 self.out,
                 "{},{epoch},{},{:e},{:e},{:e},{:e},{}",
-                health.step, l.layer, l.gradient_norm, l.weight_norm, l.update_ratio,
-                health.gradient_norm, health.clipped
+                health.step,
+                l.layer,
+                l.gradient_norm,
+                l.weight_norm,
+                l.update_ratio,
+                health.gradient_norm,
+                health.clipped
             );
             if let Err(e) = row {
                 self.error.get_or_insert(e);
             }
         }
         // A warning's kind and layer, without its numbers.
-        let kind = |w: &String| w.chars().filter(|c| !c.is_ascii_digit()).collect::<String>();
+        let kind = |w: &String| {
+            w.chars()
+                .filter(|c| !c.is_ascii_digit())
+                .collect::<String>()
+        };
         let new = (health.warnings.iter())
             .filter(|w| !self.said.contains(&kind(w)))
             .map(|w| format!("step {}: {w}", health.step))

@@ -140,7 +140,11 @@ pub fn principal_axes(
             v = w;
         }
         if let Some(previous) = previous.filter(|p| p.axes[k].len() == width) {
-            let dot: f64 = v.iter().zip(&previous.axes[k]).map(|(a, &b)| a * b as f64).sum();
+            let dot: f64 = v
+                .iter()
+                .zip(&previous.axes[k])
+                .map(|(a, &b)| a * b as f64)
+                .sum();
             if dot < 0.0 {
                 v.iter_mut().for_each(|x| *x = -*x);
             }
@@ -151,7 +155,11 @@ pub fn principal_axes(
                 cov[i * width + j] -= eigenvalue * v[i] * v[j];
             }
         }
-        explained[k] = if total > 0.0 { (eigenvalue / total) as f32 } else { 0.0 };
+        explained[k] = if total > 0.0 {
+            (eigenvalue / total) as f32
+        } else {
+            0.0
+        };
         axes[k] = v.iter().map(|&x| x as f32).collect();
     }
     let mean = mean.iter().map(|&m| m as f32).collect();

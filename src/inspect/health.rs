@@ -70,7 +70,8 @@ impl ModuleVisitor for Collect<'_> {
         if let Some(grad) = self.grads.get::<D>(param.id) {
             let layer = self.path.first().cloned().unwrap_or_default();
             let flat = |t: Tensor<D>| t.detach().reshape([-1]);
-            self.found.push((layer, param.id, flat(param.val()), flat(grad)));
+            self.found
+                .push((layer, param.id, flat(param.val()), flat(grad)));
         }
     }
 }
@@ -120,7 +121,10 @@ pub async fn measure(
     after.visit(&mut after_values);
     let mut sums = Vec::with_capacity(3 * before.params.len());
     for (_, id, value, grad) in &before.params {
-        let new = after_values.0.remove(id).ok_or("a parameter vanished in the step")?;
+        let new = after_values
+            .0
+            .remove(id)
+            .ok_or("a parameter vanished in the step")?;
         sums.push(grad.clone().square().sum());
         sums.push(value.clone().square().sum());
         sums.push((new - value.clone()).square().sum());
@@ -206,7 +210,12 @@ pub fn clip_by_global_norm(
         return grads;
     };
     // min(1, max / ‖g‖): [1]
-    let scale = total.sqrt().add_scalar(1e-12).recip().mul_scalar(max_norm).clamp_max(1.0);
+    let scale = total
+        .sqrt()
+        .add_scalar(1e-12)
+        .recip()
+        .mul_scalar(max_norm)
+        .clamp_max(1.0);
     struct Scale<'a> {
         grads: &'a mut GradientsParams,
         scale: Tensor<1>,

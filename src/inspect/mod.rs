@@ -51,6 +51,9 @@ impl ViewCost {
 pub(crate) async fn read_floats<const D: usize>(
     tensor: burn::tensor::Tensor<D>,
 ) -> Result<Vec<f32>, String> {
-    let data = tensor.into_data_async().await.map_err(|e| format!("{e:?}"))?;
+    let data = tensor
+        .into_data_async()
+        .await
+        .map_err(|e| format!("{e:?}"))?;
     data.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))
 }

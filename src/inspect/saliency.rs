@@ -89,8 +89,7 @@ pub async fn saliency(
             let sigma = SMOOTHGRAD_NOISE * (normalization.apply(255) - normalization.apply(0));
             // A fixed stream: the same drawing always gets the same map.
             let mut rng = SplitMix64(0x5A11_E4C3);
-            (0..SMOOTHGRAD_SAMPLES)
-                .flat_map(|_| clean.iter().copied().collect::<Vec<_>>())
+            (clean.repeat(SMOOTHGRAD_SAMPLES).into_iter())
                 .map(|x| x + sigma * rng.normal() as f32)
                 .collect()
         }
@@ -100,7 +99,9 @@ pub async fn saliency(
     let model = model.valid().no_grad().to_device(&autodiff);
     let shape = [copies, 1, IMAGE_SIDE, IMAGE_SIDE];
     let x = Tensor::<4>::from_data(TensorData::new(inputs, shape), &autodiff).require_grad();
-    let scores = model.forward(x.clone()).slice([0..copies, class..class + 1]); // [copies, 1]
+    let scores = model
+        .forward(x.clone())
+        .slice([0..copies, class..class + 1]); // [copies, 1]
     let grads = scores.sum().backward();
     let gradient = x
         .grad(&grads)
@@ -124,7 +125,9 @@ pub async fn occlusion(
     let clean: Vec<f32> = image.iter().map(|&p| normalization.apply(p)).collect();
     let grey = normalization.apply(MEAN_PIXEL);
     let squares: Vec<(usize, usize)> = (0..OCCLUSION_POSITIONS)
-        .flat_map(|r| (0..OCCLUSION_POSITIONS).map(move |c| (r * OCCLUSION_STRIDE, c * OCCLUSION_STRIDE)))
+        .flat_map(|r| {
+            (0..OCCLUSION_POSITIONS).map(move |c| (r * OCCLUSION_STRIDE, c * OCCLUSION_STRIDE))
+        })
         .collect();
     let mut inputs = clean.clone(); // the original first
     for &(top, left) in &squares {
@@ -152,7 +155,11 @@ pub async fn occlusion(
             }
         }
     }
-    Ok(drop.iter().zip(&covers).map(|(d, &n)| d / n.max(1) as f32).collect())
+    Ok(drop
+        .iter()
+        .zip(&covers)
+        .map(|(d, &n)| d / n.max(1) as f32)
+        .collect())
 }
 
 /// A saliency map and its occlusion check for one class, as `kindling explain` writes it.

@@ -59,7 +59,11 @@ pub fn histogram(layer: &'static str, values: &[f32], bins: usize) -> Histogram 
     let mut counts = vec![0u32; bins];
     let width = (max - min) / bins as f32;
     for &v in values {
-        let bin = if width > 0.0 { ((v - min) / width) as usize } else { 0 };
+        let bin = if width > 0.0 {
+            ((v - min) / width) as usize
+        } else {
+            0
+        };
         counts[bin.min(bins - 1)] += 1;
     }
     Histogram {

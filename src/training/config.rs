@@ -79,7 +79,10 @@ impl TrainingConfig {
             (settings::L1, self.l1),
             (settings::L2, self.l2),
             (settings::EVALS_PER_EPOCH, self.evaluations_per_epoch as f64),
-            (settings::CLIP_NORM, self.clip_norm.unwrap_or(settings::CLIP_NORM.default)),
+            (
+                settings::CLIP_NORM,
+                self.clip_norm.unwrap_or(settings::CLIP_NORM.default),
+            ),
         ])
         .map_err(TrainError::Config)?;
         if let Normalization::MeanStd { mean, std } = self.normalization {

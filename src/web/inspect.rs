@@ -34,8 +34,8 @@ impl Predictor {
     pub fn look(&self, image: &[u8], class: Option<usize>) -> Result<String, JsError> {
         let image = input(image)?;
         let norm = self.header.normalization;
-        let activations = now(inspect::activations(&self.model, image, norm, &self.device))?
-            .map_err(js_error)?;
+        let activations =
+            now(inspect::activations(&self.model, image, norm, &self.device))?.map_err(js_error)?;
         let answer = (0..activations.probabilities.len())
             .max_by(|&a, &b| activations.probabilities[a].total_cmp(&activations.probabilities[b]))
             .unwrap_or(0);
@@ -69,14 +69,22 @@ impl Predictor {
     pub fn explain(&self, image: &[u8], class: usize) -> Result<String, JsError> {
         let image = input(image)?;
         let norm = self.header.normalization;
-        let explanation = now(inspect::explain(&self.model, image, class, norm, &self.device))?
-            .map_err(js_error)?;
+        let explanation = now(inspect::explain(
+            &self.model,
+            image,
+            class,
+            norm,
+            &self.device,
+        ))?
+        .map_err(js_error)?;
         Ok(json(&explanation))
     }
 
     /// The convolutions' filters. JSON.
     pub fn filters(&self) -> Result<String, JsError> {
-        Ok(json(&now(weights::filters(&self.model))?.map_err(js_error)?))
+        Ok(json(
+            &now(weights::filters(&self.model))?.map_err(js_error)?,
+        ))
     }
 
     /// Each layer's weight histogram. JSON.
@@ -100,12 +108,15 @@ impl Predictor {
         let Some(test) = &self.test else {
             return Vec::new();
         };
-        (0..count.min(test.len())).flat_map(|i| test.image(i).to_vec()).collect()
+        (0..count.min(test.len()))
+            .flat_map(|i| test.image(i).to_vec())
+            .collect()
     }
 
     /// The map of the first `count` test images in the dense layer's space (PCA). JSON.
     pub fn embedding(&mut self, count: usize) -> Result<String, JsError> {
-        let test = (self.test.as_ref()).ok_or_else(|| JsError::new("the test set has not arrived yet"))?;
+        let test =
+            (self.test.as_ref()).ok_or_else(|| JsError::new("the test set has not arrived yet"))?;
         let map = now(inspect::embedding::embedding(
             &self.model,
             test,

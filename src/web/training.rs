@@ -267,7 +267,9 @@ impl Training {
     #[wasm_bindgen(js_name = watchHealth)]
     pub fn watch_health(&self, on: bool) -> Result<(), JsError> {
         let mut cell = self.trainer.borrow_mut();
-        let trainer = cell.as_mut().ok_or_else(|| JsError::new("a step is running"))?;
+        let trainer = cell
+            .as_mut()
+            .ok_or_else(|| JsError::new("a step is running"))?;
         trainer.watch_health(on);
         Ok(())
     }

@@ -43,7 +43,10 @@ pub async fn read<const D: usize>(t: Tensor<D>) -> Vec<f32> {
 pub fn close(a: &[f32], b: &[f32], tolerance: f32, what: &str) {
     assert_eq!(a.len(), b.len(), "{what}: lengths");
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!((x - y).abs() <= tolerance * (1.0 + y.abs()), "{what}[{i}]: {x} vs {y}");
+        assert!(
+            (x - y).abs() <= tolerance * (1.0 + y.abs()),
+            "{what}[{i}]: {x} vs {y}"
+        );
     }
 }
 
@@ -53,7 +56,9 @@ pub async fn check_activations(batch_norm: bool, device: &Device) {
     let model = small_model(batch_norm, device);
     let image = picture();
     let norm = Normalization::UnitRange;
-    let seen = inspect::activations(&model, &image, norm, device).await.unwrap();
+    let seen = inspect::activations(&model, &image, norm, device)
+        .await
+        .unwrap();
 
     let x = input_tensor(&image, norm, device);
     let block = |conv: &burn::nn::conv::Conv2d, norm: &Option<burn::nn::BatchNorm>, x| {
@@ -81,7 +86,10 @@ pub async fn check_activations(batch_norm: bool, device: &Device) {
 async fn scores(model: &Model, inputs: &[Vec<f32>], class: usize, device: &Device) -> Vec<f64> {
     let n = inputs.len();
     let flat: Vec<f32> = inputs.concat();
-    let x = Tensor::<4>::from_data(TensorData::new(flat, [n, 1, IMAGE_SIDE, IMAGE_SIDE]), device);
+    let x = Tensor::<4>::from_data(
+        TensorData::new(flat, [n, 1, IMAGE_SIDE, IMAGE_SIDE]),
+        device,
+    );
     let logits = read(model.forward(x)).await; // [n, 10]
     (0..n).map(|i| logits[i * 10 + class] as f64).collect()
 }
@@ -101,7 +109,11 @@ pub async fn check_saliency(batch_norm: bool, device: &Device) {
     let input: Vec<f32> = image.iter().map(|&p| norm.apply(p)).collect();
     let mut order: Vec<usize> = (0..IMAGE_PIXELS).collect();
     order.sort_by(|&a, &b| gradient[b].abs().total_cmp(&gradient[a].abs()));
-    let pixels: Vec<usize> = order[..20].iter().copied().chain([0, 100, 400, 783]).collect();
+    let pixels: Vec<usize> = order[..20]
+        .iter()
+        .copied()
+        .chain([0, 100, 400, 783])
+        .collect();
     let h = 1e-2f32;
     let mut shifted = Vec::new();
     for &p in &pixels {
