@@ -68,8 +68,11 @@ self.onmessage = async ({ data }) => {
 async function loadShipped() {
   const response = await fetch('pkg/mnist-cnn.kndl');
   if (!response.ok) throw new Error(`pkg/mnist-cnn.kndl: HTTP ${response.status}`);
-  predictor = new Predictor(new Uint8Array(await response.arrayBuffer()));
-  post({ type: 'ready', header: JSON.parse(predictor.header()) });
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  // After a Reset the same predictor loads them: a new one would lack the test set (sent once)
+  // and the last map's axes.
+  const header = predictor ? predictor.load(bytes) : (predictor = new Predictor(bytes)).header();
+  post({ type: 'ready', header: JSON.parse(header) });
   postWeightViews(null);
   await postEmbedding(null);
 }
