@@ -8,6 +8,7 @@ import { drawPreview, fillForm, fillPreset, readSettings, requestPreview, startF
 import { clearResults, drawGrid, drawViews } from './results.js';
 import { teacherWeights, useRunWeights, useShippedWeights } from './drawing.js';
 import { download, downloadWeights } from './figures.js';
+import { addHealth, newRun } from './inside.js';
 
 const $ = (id) => document.getElementById(id);
 let trainer = null;   // the training worker, replaced if it fails (see startTrainer)
@@ -110,6 +111,7 @@ $('reset').onclick = () => {
   for (const id of ['card', 'compression']) $(id).hidden = true;
   $('cost').textContent = '';
   useShippedWeights();
+  newRun();
   $('status').textContent = 'Reset: the shipped weights answer drawings. Press Train to start a run.';
 };
 
@@ -150,6 +152,7 @@ function onTrainerMessage({ data }) {
       $('backend').textContent = `training on ${data.backend}`;
       $('device-note').textContent = `Training on ${data.backend}: ${data.why}.`;
       testImages = data.images; testLabels = data.labels;
+      newRun();   // the health chart and weight histograms start again
       break;
     case 'step':
       $('progress').value = data.steps_done / data.total_steps;
@@ -158,6 +161,7 @@ function onTrainerMessage({ data }) {
         + ` · lr ${data.learning_rate.toPrecision(3)} · ${Math.round(data.samples_per_second)} samples/s`
         + ` · ${formatTime(data.seconds)} worked · ETA ${formatTime(data.eta_seconds)}`;
       chart.addStep(data.steps_done, data.loss, data.total_steps, data.penalty);
+      addHealth(data.health);   // every 10th step
       showCost(data.cost);
       break;
     case 'epoch':
@@ -175,7 +179,7 @@ function onTrainerMessage({ data }) {
       if (!run.evaluated) {
         $('model-info').textContent = `Drawings are read by the model being trained (its weights after ${run.latest.where}).`;
       }
-      useRunWeights(run.latest.bytes, data.bytes);
+      useRunWeights(run.latest.bytes, data.bytes, { epoch: data.epoch, epochDone: data.epochDone });
       $('download').disabled = false;
       break;
     case 'checkpoint':

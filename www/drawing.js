@@ -1,7 +1,9 @@
 // The drawing pad and its predictions: a CPU model in predict-worker.js answers drawings and
-// opened images while training runs elsewhere, with the weights the page says (see below).
+// opened images while training runs elsewhere, with the weights the page says (see below). The
+// same worker computes the views of the "Inside the network" panel (inside.js).
 import { DrawingPad } from './pad.js';
 import { grayImage } from './figures.js';
+import { chosenClass, explainFailed, onPredictorMessage, setWeightsSource, showLook, startInside } from './inside.js';
 
 const $ = (id) => document.getElementById(id);
 const predictor = new Worker('predict-worker.js', { type: 'module' });
@@ -18,10 +20,14 @@ export async function teacherWeights() {
   return new Uint8Array(await response.arrayBuffer());
 }
 
-/** A run's latest weights read drawings from now on: `kept` is the page's copy, `bytes` goes (transferred) to the predictor. */
-export function useRunWeights(kept, bytes) {
+/**
+ * A run's latest weights read drawings from now on: `kept` is the page's copy, `bytes` goes
+ * (transferred) to the predictor, with the epoch they are from and whether it is done (the
+ * predictor then maps the test set again).
+ */
+export function useRunWeights(kept, bytes, { epoch, epochDone }) {
   currentWeights = kept;
-  predictor.postMessage({ type: 'weights', bytes }, [bytes.buffer]);
+  predictor.postMessage({ type: 'weights', bytes, epoch, epochDone }, [bytes.buffer]);
 }
 
 /** The shipped weights read drawings again (the page's Reset). */
@@ -53,7 +59,7 @@ function requestPrediction() {
   const picture = pad.pixels();
   if (!picture) { showPrediction(null); return; }
   inFlight = true;
-  predictor.postMessage({ type: 'predict', id: ++nextId, ...picture });
+  predictor.postMessage({ type: 'predict', id: ++nextId, ...picture, class: chosenClass() });
 }
 
 function showPrediction(data) {
@@ -64,6 +70,7 @@ function showPrediction(data) {
     items[d].querySelector('output').textContent = data ? `${(p * 100).toFixed(1)}%` : '';
     items[d].classList.toggle('top', !!data && p === Math.max(...data.probabilities));
   }
+  showLook(data);
   const input = $('input28').getContext('2d');
   if (!data) { input.clearRect(0, 0, 28, 28); $('prediction').textContent = 'Draw a digit above.'; return; }
   input.putImageData(grayImage(data.input), 0, 0);
@@ -76,12 +83,14 @@ $('bars').append(...Array.from({ length: 10 }, (_, d) => {
   li.innerHTML = `<b>${d}</b><div class="bar"><span></span></div><output></output>`;
   return li;
 }));
+startInside({ predict: () => requestPrediction(), post: (message) => predictor.postMessage(message) });
 showPrediction(null);
 
 predictor.onmessage = ({ data }) => {
   switch (data.type) {
     case 'ready':
       predictorReady = true;
+      setWeightsSource(false);
       $('model-info').textContent = describeWeights('Shipped weights', data.header);
       requestPrediction();   // what is on the pad, with these weights
       break;
@@ -93,13 +102,23 @@ predictor.onmessage = ({ data }) => {
       break;
     case 'loaded':
       currentWeights = loadingWeights;
+      setWeightsSource(true);
       $('model-info').textContent = describeWeights('Loaded weights', data.header);
       requestPrediction();
       break;
+    case 'weight-views':   // new weights: the drawing's views follow them
+      onPredictorMessage(data);
+      requestPrediction();
+      break;
+    case 'embedding': case 'test-images': case 'explanation': onPredictorMessage(data); break;
     case 'error':
       if (data.request === 'predict') {
         inFlight = false;
         $('draw-error').textContent = data.message;
+        // The drawing may have changed since (a stroke's first dot is blank): ask for it too.
+        if (pending) { pending = false; requestPrediction(); }
+      } else if (data.request === 'explain') {
+        explainFailed(data.message);
       } else if (data.request === 'load') {
         $('weights-error').textContent = `That file was not loaded: ${data.message}. The current model is unchanged.`;
       } else {

@@ -14,7 +14,7 @@ let hooks = null;
 // Every number's default, range and the sentence that refuses it come from Rust (the CPU bundle's
 // `settingsSchema` and `checkSetting`): the form only shows them.
 let schema = null;   // {settings: [{name, label, help, integer, default, optional, …}], optimizers, choices}
-const CHECKBOXES = ['batch_norm', 'flip', 'mixup_on', 'stop_on', 'patience_on', 'student', 'distill', 'compute_f16'];
+const CHECKBOXES = ['batch_norm', 'flip', 'mixup_on', 'clip_on', 'stop_on', 'patience_on', 'student', 'distill', 'compute_f16'];
 const RECIPE_NOTES = {
   gd: 'Gradient descent updates the weights once per epoch, with the gradient of the whole training set: few, slow steps.',
   adamw: 'AdamW shrinks the weights by learning rate × weight decay at every step, apart from the gradient.',
@@ -69,7 +69,7 @@ export function readSettings() {
   return $('settings-error').textContent ? null : ready;
 }
 
-// Puts saved or preset settings in the form; mixup's α is null when mixup is off.
+// Puts saved or preset settings in the form; mixup's α and the clipping norm are null when off.
 export function fillForm(values) {
   const form = $('settings');
   for (const [name, value] of Object.entries(values)) {
@@ -79,6 +79,7 @@ export function fillForm(values) {
     else input.value = value;
   }
   if ('mixup' in values) form.elements.mixup_on.checked = values.mixup != null;
+  if ('clip_norm' in values) form.elements.clip_on.checked = values.clip_norm != null;
   showRecipeFields();
   readSettings();
   requestPreview();
@@ -102,9 +103,10 @@ function showRecipeFields() {
     label.hidden = !label.dataset.schedules.split(' ').includes(schedule.value);
   }
   $('recipe-note').textContent = RECIPE_NOTES[optimizer.value] ?? '';
-  const { flip, mixup_on: mixup } = $('settings').elements;
+  const { flip, mixup_on: mixup, clip_on: clip } = $('settings').elements;
   $('flip-warning').hidden = !flip.checked;
   $('augmentation').querySelector('[data-mixup]').hidden = !mixup.checked;
+  $('recipe').querySelector('[data-clip]').hidden = !clip.checked;
   showEfficiencyFields($('settings'));
 }
 
@@ -148,6 +150,7 @@ export function startForm(page) {
     readSettings();
   });
   $('settings').elements.schedule.addEventListener('change', showRecipeFields);
+  $('settings').elements.clip_on.addEventListener('change', showRecipeFields);
   showRecipeFields();
   init().then(() => setUpForm(JSON.parse(settingsSchema())))
     .catch((e) => { $('settings-error').textContent = `The settings could not be checked: ${e.message ?? e}`; });

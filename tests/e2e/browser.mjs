@@ -38,3 +38,22 @@ export async function openLoadedPage(session, errors) {
   await mnistLoaded(page);
   return page;
 }
+
+/** Draws on the drawing pad: each stroke a list of [x, y] points, as fractions of the pad's size. */
+export async function drawOnPad(page, strokes) {
+  const box = await page.locator('#pad').boundingBox();
+  for (const [[x0, y0], ...rest] of strokes) {
+    await page.mouse.move(box.x + box.width * x0, box.y + box.height * y0);
+    await page.mouse.down();
+    for (const [x, y] of rest) await page.mouse.move(box.x + box.width * x, box.y + box.height * y);
+    await page.mouse.up();
+  }
+}
+
+/** Fills the settings form: `backend` is the device menu, every other name a number field. */
+export async function setSettings(page, settings) {
+  for (const [name, value] of Object.entries(settings)) {
+    if (name === 'backend') await page.selectOption('select[name=backend]', value);
+    else await page.fill(`input[name=${name}]`, String(value));
+  }
+}

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, mnistLoaded, serveAndLaunch } from './browser.mjs';
+import { ROOT, drawOnPad, mnistLoaded, serveAndLaunch, setSettings as fillSettings } from './browser.mjs';
 
 const ARTIFACTS = join(ROOT, 'artifacts');
 
@@ -34,14 +34,8 @@ test('the page loads MNIST and the shipped model with no console errors', async 
 });
 
 test('a drawn stroke gets a prediction from the shipped model', async () => {
-  const box = await page.locator('#pad').boundingBox();
   // A vertical stroke down the middle: a "1".
-  await page.mouse.move(box.x + box.width / 2, box.y + box.height * 0.15);
-  await page.mouse.down();
-  for (let i = 1; i <= 10; i++) {
-    await page.mouse.move(box.x + box.width / 2, box.y + box.height * (0.15 + 0.07 * i));
-  }
-  await page.mouse.up();
+  await drawOnPad(page, [Array.from({ length: 11 }, (_, i) => [0.5, 0.15 + 0.07 * i])]);
   await page.waitForFunction(() => document.querySelector('#prediction').textContent.startsWith('It reads'));
   assert.match(await page.locator('#prediction').textContent(), /^It reads 1 /);
   const sum = await page.$$eval('#bars output', (outs) => outs.reduce((s, o) => s + parseFloat(o.textContent), 0));
@@ -183,12 +177,7 @@ async function reloadAndWait() {
   await mnistLoaded(page);
 }
 
-async function setSettings(settings) {
-  for (const [name, value] of Object.entries(settings)) {
-    if (name === 'backend') await page.selectOption('select[name=backend]', value);
-    else await page.fill(`input[name=${name}]`, String(value));
-  }
-}
+const setSettings = (settings) => fillSettings(page, settings);
 
 // Starts a run with `settings` and waits until it stops with a message under the progress bar.
 async function trainUntilRunError(settings, timeout) {
