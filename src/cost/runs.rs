@@ -142,9 +142,8 @@ pub fn summary(config: &TrainingConfig) -> String {
     );
     push_if(config.l1 > 0.0, format!("L1 {}", config.l1));
     push_if(config.l2 > 0.0, format!("L2 {}", config.l2));
-    if let Some(norm) = config.clip_norm {
-        parts.push(format!("clip norm {norm}"));
-    }
+    let clip = config.clip_norm.unwrap_or_default();
+    push_if(config.clip_norm.is_some(), format!("clip norm {clip}"));
     push_if(
         config.model.dropout != seed.model.dropout,
         format!("dropout {}", config.model.dropout),
