@@ -38,10 +38,11 @@ fn the_summary_names_what_differs_from_the_seed() {
     }
     let mixup = TrainingConfig::new()
         .with_augment(AugmentConfig::new().with_mixup(Some(0.2)).with_flip(true))
-        .with_l2(1e-4);
+        .with_l2(1e-4)
+        .with_clip_norm(Some(1.0));
     assert_eq!(
         runs::summary(&mixup),
-        "adam lr 0.001 · L2 0.0001 · flip · mixup 0.2"
+        "adam lr 0.001 · L2 0.0001 · clip norm 1 · flip · mixup 0.2"
     );
     let other_seed = TrainingConfig::new().with_seed(7);
     assert_eq!(runs::summary(&other_seed), "adam lr 0.001 · seed 7");
