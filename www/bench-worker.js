@@ -21,25 +21,6 @@ async function timeTraining(backend, steps, files, settings = SETTINGS, health =
   return { first, perStep };
 }
 
-// The views inside the network at full tilt: a prediction worker asked for the activations and
-// saliency of a digit again as soon as it answers, as if someone never stopped drawing. Returns
-// a function that stops it and says how many it computed.
-async function viewsUnderLoad(files) {
-  const image = (await datasets('cpu', files)).testImage(0);
-  const rgba = new Uint8ClampedArray(28 * 28 * 4);
-  image.forEach((v, i) => { rgba.set([v, v, v, 255], 4 * i); });
-  const worker = new Worker('predict-worker.js', { type: 'module' });
-  let looks = 0, running = true;
-  const ask = () => worker.postMessage({ type: 'predict', id: looks, rgba, width: 28, height: 28 });
-  await new Promise((resolve) => {
-    worker.onmessage = ({ data }) => {
-      if (data.type === 'ready') { resolve(); ask(); }
-      if (data.type === 'prediction') { looks++; if (running) ask(); }
-    };
-  });
-  return () => { running = false; worker.terminate(); return looks; };
-}
-
 async function timeInference(files) {
   const weights = new Uint8Array(await (await fetch('pkg/mnist-cnn.kndl')).arrayBuffer());
   const predictor = new Predictor(weights);
@@ -54,18 +35,27 @@ self.onmessage = async ({ data }) => {
   try {
     await init();
     const { files } = await loadMnist();
+    if (data.only) {   // one backend's steps, nothing else (the bench's views-under-load run)
+      self.postMessage({ [data.only]: await timeTraining(data.only, data.steps[data.only], files) });
+      return;
+    }
     const result = { inferenceMs: await timeInference(files) };
     for (const [backend, steps] of Object.entries(data.steps)) {
       result[backend] = await timeTraining(backend, steps, files);
     }
-    // What the views inside the network cost training: the health measurement in the step,
-    // and a prediction worker computing activations and saliency on the other core.
-    result.cpuNoHealth = await timeTraining('cpu', data.steps.cpu, files, SETTINGS, false);
-    const stop = await viewsUnderLoad(files);
-    result.cpuWithViews = await timeTraining('cpu', data.steps.cpu, files);
-    result.cpuWithViews.looks = stop();
+    // What the health measurement costs a step: without and with it, side by side, twice, the
+    // best of each (measured every 10th step on the CPU and every 50th on WebGPU: so many are timed).
+    const health = async (backend, steps) => {
+      const [without, with_] = [[], []];
+      for (let i = 0; i < 2; i++) {
+        without.push((await timeTraining(backend, steps, files, SETTINGS, false)).perStep);
+        with_.push((await timeTraining(backend, steps, files)).perStep);
+      }
+      return { without: Math.min(...without), with: Math.min(...with_) };
+    };
+    result.cpuHealth = await health('cpu', Math.max(data.steps.cpu, 10));
     if (data.steps.webgpu) {
-      result.webgpuNoHealth = await timeTraining('webgpu', data.steps.webgpu, files, SETTINGS, false);
+      result.webgpuHealth = await health('webgpu', Math.max(data.steps.webgpu, 50));
       // The same step with burn's own WebGPU ops instead of Kindling's kernels.
       await useWebGpuKernels(false);
       result.webgpuBurn = await timeTraining('webgpu', data.steps.webgpu, files);

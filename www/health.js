@@ -1,4 +1,5 @@
-// Training health, from the `health` the training worker's step messages carry every 10th step:
+// Training health, from the `health` the training worker's step messages carry every few steps
+// (`health.every`: 10 on the CPU, 50 on WebGPU, where a measurement costs about a step):
 // per layer the gradient's norm (solid) and how much the step changed the weights, relative to
 // them (dashed), on a log scale against the step (uPlot); and the warnings Rust says when a
 // threshold is crossed, with the steps whose gradient was clipped.
@@ -59,7 +60,7 @@ export function addHealth(health) {
   for (const sentence of health.warnings) warnings.unshift(`Step ${health.step}: ${sentence}`);
   warnings.length = Math.min(warnings.length, WARNINGS_SHOWN);
   element.dataset.points = data[0].length;
-  $('health-caption').textContent = `Measured at ${data[0].length} step${data[0].length === 1 ? '' : 's'} so far;`
+  $('health-caption').textContent = `Measured every ${health.every} steps, at ${data[0].length} so far;`
     + ` at step ${health.step} the whole gradient's norm was ${short(health.gradient_norm)}`
     + `${health.clipped ? ', clipped' : ''}.`;
   showWarnings();

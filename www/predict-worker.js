@@ -6,11 +6,14 @@
 import init, { Predictor, prepareImage } from './pkg/cpu/kindling.js';
 import { fetchIdx } from './mnist.js';
 
-// Test images on the embedding map.
+// Test images on the embedding map, and how many it computes before answering waiting drawings:
+// a part takes a few tens of milliseconds, the whole map about a second.
 const EMBEDDING_IMAGES = 2000;
+const EMBEDDING_PART = 100;
 
 let predictor = null;
 let testSet = null;   // a promise of the test set's arrival, once asked
+let mapNumber = 0;    // the map being computed: a newer request abandons an older one
 const post = (message) => self.postMessage(message);
 const timed = (work) => { const started = performance.now(); const value = work(); return [value, performance.now() - started]; };
 
@@ -28,8 +31,14 @@ async function postEmbedding(epoch) {
       post({ type: 'test-images', count: EMBEDDING_IMAGES, pixels: predictor.testImages(EMBEDDING_IMAGES) });
     });
   await testSet;
-  const [map, ms] = timed(() => JSON.parse(predictor.embedding(EMBEDDING_IMAGES)));
-  post({ type: 'embedding', epoch, map, ms });
+  const mine = ++mapNumber, started = performance.now();
+  predictor.embeddingStart(EMBEDDING_IMAGES);
+  for (;;) {
+    const map = predictor.embeddingStep(EMBEDDING_PART);
+    if (map) { post({ type: 'embedding', epoch, map: JSON.parse(map), ms: performance.now() - started }); return; }
+    await new Promise((resolve) => setTimeout(resolve));   // drawings waiting are answered here
+    if (mine !== mapNumber) return;
+  }
 }
 
 self.onmessage = async ({ data }) => {

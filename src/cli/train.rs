@@ -15,7 +15,7 @@ use kindling::cost::card;
 use kindling::cost::energy::{EnergySettings, PowerPreset};
 use kindling::cost::runs::{self, RunFacts, RunRecord};
 use kindling::data::{Normalization, Split};
-use kindling::inspect::Health;
+use kindling::inspect::health::{Health, HEALTH_EVERY};
 use kindling::store::{checkpoint, weights};
 use kindling::training::recipe::{Preset, RunSettings};
 use kindling::training::settings::{parser, GRID, TEST_LIMIT, WATTS};
@@ -189,7 +189,7 @@ pub fn train(args: TrainArgs) -> CliResult {
     println!("energy assumed: {}", energy.assumptions());
     let mut health = match &args.health {
         Some(path) => {
-            trainer.watch_health(true);
+            trainer.watch_health(Some(HEALTH_EVERY));
             Some(HealthLog::create(path)?)
         }
         None => None,

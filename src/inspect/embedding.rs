@@ -2,6 +2,8 @@
 //! projected onto the two directions they vary most along (PCA). After each epoch the ten
 //! digits' clouds pull apart; a misread digit sits in another digit's cloud.
 
+use std::ops::Range;
+
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use serde::Serialize;
@@ -47,8 +49,78 @@ pub struct Embedding {
     pub cost: ViewCost,
 }
 
-/// Maps the first `count` images of `set`. With `previous`, each axis keeps the sign of the last
-/// map's, so the picture does not flip from one epoch to the next.
+/// The dense layer's units and the answer for some images, gathered a part at a time (the page
+/// computes a map in parts so that drawings are answered in between).
+#[derive(Clone, Debug, Default)]
+pub struct Features {
+    /// `width` values per image, in order.
+    pub hidden: Vec<f32>,
+    pub predicted: Vec<u8>,
+    pub width: usize,
+}
+
+impl Features {
+    /// Images gathered so far.
+    pub fn len(&self) -> usize {
+        self.predicted.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.predicted.is_empty()
+    }
+
+    /// Adds images `range` of `set`, in batches that bound memory.
+    pub async fn gather(
+        &mut self,
+        model: &Model,
+        set: &Dataset,
+        range: Range<usize>,
+        normalization: Normalization,
+        device: &Device,
+    ) -> Result<(), String> {
+        const BATCH: usize = 500;
+        let device = device.clone().without_autodiff();
+        let model = model.valid();
+        let (mut pixels, mut labels) = (Vec::new(), Vec::new());
+        let indices: Vec<usize> = range.collect();
+        for chunk in indices.chunks(BATCH) {
+            set.fill_batch(chunk, normalization, &mut pixels, &mut labels);
+            let (images, _) = batch_tensors(&pixels, &labels, &device);
+            let trace = model.trace(images);
+            self.width = trace.hidden.dims()[1];
+            let classes = trace.logits.argmax(1).float().flatten::<1>(0, 1); // [chunk]
+            let both = Tensor::cat(vec![trace.hidden.flatten::<1>(0, 1), classes], 0);
+            let values = read_floats(both).await?;
+            let (h, c) = values.split_at(chunk.len() * self.width);
+            self.hidden.extend_from_slice(h);
+            self.predicted.extend(c.iter().map(|&v| v as u8));
+        }
+        Ok(())
+    }
+
+    /// The map of the images gathered, the first of `set`. With `previous`, each axis keeps
+    /// the sign of the last map's, so the picture does not flip from one epoch to the next.
+    pub fn map(self, set: &Dataset, previous: Option<&Projection>) -> Embedding {
+        let (projection, explained) = principal_axes(&self.hidden, self.width, previous);
+        let points = (self.hidden.chunks(self.width.max(1)))
+            .flat_map(|h| projection.project(h))
+            .collect();
+        let count = self.len();
+        Embedding {
+            points,
+            labels: set.labels()[..count].to_vec(),
+            predicted: self.predicted,
+            projection,
+            explained,
+            cost: ViewCost {
+                forward_passes: count,
+                backward_passes: 0,
+            },
+        }
+    }
+}
+
+/// Maps the first `count` images of `set` (see [`Features::map`]).
 pub async fn embedding(
     model: &Model,
     set: &Dataset,
@@ -57,42 +129,10 @@ pub async fn embedding(
     device: &Device,
     previous: Option<&Projection>,
 ) -> Result<Embedding, String> {
-    const BATCH: usize = 500;
+    let mut features = Features::default();
     let count = count.min(set.len());
-    let device = device.clone().without_autodiff();
-    let model = model.valid();
-    let (mut pixels, mut labels) = (Vec::new(), Vec::new());
-    let (mut hidden, mut predicted) = (Vec::new(), Vec::with_capacity(count));
-    let indices: Vec<usize> = (0..count).collect();
-    let mut width = 0;
-    for chunk in indices.chunks(BATCH) {
-        set.fill_batch(chunk, normalization, &mut pixels, &mut labels);
-        let (images, _) = batch_tensors(&pixels, &labels, &device);
-        let trace = model.trace(images);
-        width = trace.hidden.dims()[1];
-        let classes = trace.logits.argmax(1).float().flatten::<1>(0, 1); // [chunk]
-        let both = Tensor::cat(vec![trace.hidden.flatten::<1>(0, 1), classes], 0);
-        let values = read_floats(both).await?;
-        let (h, c) = values.split_at(chunk.len() * width);
-        hidden.extend_from_slice(h);
-        predicted.extend(c.iter().map(|&v| v as u8));
-    }
-    let (projection, explained) = principal_axes(&hidden, width, previous);
-    let points = hidden
-        .chunks(width.max(1))
-        .flat_map(|h| projection.project(h))
-        .collect();
-    Ok(Embedding {
-        points,
-        labels: set.labels()[..count].to_vec(),
-        predicted,
-        projection,
-        explained,
-        cost: ViewCost {
-            forward_passes: count,
-            backward_passes: 0,
-        },
-    })
+    (features.gather(model, set, 0..count, normalization, device)).await?;
+    Ok(features.map(set, previous))
 }
 
 /// The top two principal axes of `rows` (each `width` long), by power iteration on their

@@ -22,7 +22,7 @@ use crate::cost::energy::EnergySettings;
 use crate::cost::ledger::{CostReport, Ledger, StopReason};
 use crate::data::random::SplitMix64;
 use crate::data::{self, Dataset, IMAGE_SIDE, NUM_CLASSES};
-use crate::inspect::health::{self, Health, HEALTH_EVERY};
+use crate::inspect::health::{self, Health};
 use crate::model::precision;
 use crate::model::{Model, ModelConfig};
 pub use crate::training::config::{TrainError, TrainingConfig};
@@ -70,8 +70,8 @@ pub struct Trainer {
     model: Model,
     /// The weights before the last update: the last ones whose loss was seen to be sane.
     previous: Option<Model>,
-    /// Measure the gradients' health every `inspect::health::HEALTH_EVERY` steps.
-    watch_health: bool,
+    /// Measure the gradients' health every so many steps.
+    health_every: Option<usize>,
     /// The last step's health, when that step measured it.
     health: Option<Health>,
     optimizer: ModuleOptimizer,
@@ -173,10 +173,11 @@ impl Trainer {
         self.ledger.report(self.seconds_before + seconds, energy)
     }
 
-    /// Measures the gradients' health (per layer: gradient norm, update-to-weight ratio) every
-    /// [`HEALTH_EVERY`] steps from now on, and on the first step; or stops measuring it.
-    pub fn watch_health(&mut self, on: bool) {
-        self.watch_health = on;
+    /// Measures the gradients' health (per layer: gradient norm, update-to-weight ratio) on
+    /// the first step and every `every` steps from now on (`health::HEALTH_EVERY` on the CPU);
+    /// `None` stops measuring it.
+    pub fn watch_health(&mut self, every: Option<usize>) {
+        self.health_every = every.filter(|&n| n > 0);
     }
 
     /// The health of the last step, when it was measured.
@@ -250,7 +251,8 @@ impl Trainer {
         } else {
             Some(GradientsParams::from_grads(total.backward(), &self.model))
         };
-        let measure = self.watch_health && (step == 0 || (step + 1).is_multiple_of(HEALTH_EVERY));
+        let every = self.health_every.unwrap_or(0);
+        let measure = every > 0 && (step == 0 || (step + 1).is_multiple_of(every));
         let mut before = None;
         let updated = match grads {
             Some(grads) => {
@@ -265,7 +267,7 @@ impl Trainer {
         };
         self.health = match before {
             Some(before) => Some(
-                health::measure(before, &updated, step + 1, self.config.clip_norm)
+                health::measure(before, &updated, (step + 1, every), self.config.clip_norm)
                     .await
                     .map_err(TrainError::Device)?,
             ),

@@ -83,7 +83,7 @@ impl Trainer {
             accumulated: GradientsAccumulator::new(),
             model: model.to_device(&device).train(),
             previous: None,
-            watch_health: false,
+            health_every: None,
             health: None,
             order: data::epoch_order(train.len(), config.seed, 0),
             config,

@@ -9,7 +9,9 @@ use wasm_bindgen::prelude::*;
 use super::predict::{input, now, Predictor};
 use super::{js_error, json};
 use crate::data::{Dataset, Split};
+use crate::inspect::embedding::Features;
 use crate::inspect::{self, weights, Activations, SaliencyMethod, ViewCost};
+use crate::model::Model;
 
 /// Bins of each layer's weight histogram.
 const HISTOGRAM_BINS: usize = 40;
@@ -113,20 +115,43 @@ impl Predictor {
             .collect()
     }
 
-    /// The map of the first `count` test images in the dense layer's space (PCA). JSON.
-    pub fn embedding(&mut self, count: usize) -> Result<String, JsError> {
-        let test =
-            (self.test.as_ref()).ok_or_else(|| JsError::new("the test set has not arrived yet"))?;
-        let map = now(inspect::embedding::embedding(
-            &self.model,
-            test,
-            count,
-            self.header.normalization,
-            &self.device,
-            self.projection.as_ref(),
-        ))?
-        .map_err(js_error)?;
-        self.projection = Some(map.projection.clone());
-        Ok(json(&map))
+    /// Starts the map of the first `count` test images in the dense layer's space (PCA), with
+    /// the current weights; `embeddingStep` computes it a few images at a time.
+    #[wasm_bindgen(js_name = embeddingStart)]
+    pub fn embedding_start(&mut self, count: usize) -> Result<(), JsError> {
+        let test = (self.test.as_ref()).ok_or_else(|| JsError::new("the test set has not arrived yet"))?;
+        self.map_in_progress = Some(MapInProgress {
+            model: self.model.clone(),
+            count: count.min(test.len()),
+            features: Features::default(),
+        });
+        Ok(())
     }
+
+    /// Adds up to `images` images to the map in progress; the map as JSON once it is complete.
+    #[wasm_bindgen(js_name = embeddingStep)]
+    pub fn embedding_step(&mut self, images: usize) -> Result<Option<String>, JsError> {
+        let (Some(test), Some(map)) = (&self.test, &mut self.map_in_progress) else {
+            return Err(JsError::new("no map is being computed"));
+        };
+        let start = map.features.len();
+        let end = (start + images.max(1)).min(map.count);
+        let norm = self.header.normalization;
+        let gather = map.features.gather(&map.model, test, start..end, norm, &self.device);
+        now(gather)?.map_err(js_error)?;
+        if end < map.count {
+            return Ok(None);
+        }
+        let features = self.map_in_progress.take().expect("checked above").features;
+        let map = features.map(test, self.projection.as_ref());
+        self.projection = Some(map.projection.clone());
+        Ok(Some(json(&map)))
+    }
+}
+
+/// A map being computed a part at a time, with the weights it started with.
+pub(super) struct MapInProgress {
+    model: Model,
+    count: usize,
+    features: Features,
 }

@@ -10,6 +10,7 @@ use wasm_bindgen::prelude::*;
 use super::{js_error, json};
 use crate::data::{Dataset, IMAGE_PIXELS};
 use crate::inspect::Projection;
+use super::inspect::MapInProgress;
 use crate::model::inference;
 use crate::model::preprocess;
 use crate::model::Model;
@@ -49,6 +50,8 @@ pub struct Predictor {
     pub(super) test: Option<Dataset>,
     /// The last map's axes, so the next one keeps their signs.
     pub(super) projection: Option<Projection>,
+    /// The map being computed, a part at a time.
+    pub(super) map_in_progress: Option<MapInProgress>,
 }
 
 #[wasm_bindgen]
@@ -63,6 +66,7 @@ impl Predictor {
             device,
             test: None,
             projection: None,
+            map_in_progress: None,
         })
     }
 

@@ -16,6 +16,7 @@ use crate::cost::runs::{RunFacts, RunRecord};
 use crate::data::Dataset;
 use crate::store::checkpoint::{self, Checkpoint};
 use crate::store::weights::{self, WeightsHeader};
+use crate::inspect::health;
 use crate::training::recipe::RunSettings;
 use crate::training::{evaluate, Start, Trainer};
 
@@ -270,7 +271,7 @@ impl Training {
         let trainer = cell
             .as_mut()
             .ok_or_else(|| JsError::new("a step is running"))?;
-        trainer.watch_health(on);
+        trainer.watch_health(on.then(|| health_every(self.backend)));
         Ok(())
     }
 
@@ -331,7 +332,7 @@ impl Training {
             (None, None) => Start::Fresh,
         };
         let mut trainer = Trainer::open(config, train, &device, start).map_err(training_error)?;
-        trainer.watch_health(true); // the page's health chart
+        trainer.watch_health(Some(health_every(backend))); // the page's health chart
         let trainer = match teacher {
             None => trainer,
             Some(bytes) => {
@@ -388,4 +389,12 @@ fn with_trainer<T>(
         .as_ref()
         .map(f)
         .ok_or_else(|| JsError::new("a step is running"))
+}
+
+/// Steps between two measurements of the training's health on `backend` ("CPU" or "WebGPU").
+fn health_every(backend: &str) -> usize {
+    match backend {
+        "WebGPU" => health::HEALTH_EVERY_WEBGPU,
+        _ => health::HEALTH_EVERY,
+    }
 }

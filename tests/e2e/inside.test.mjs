@@ -138,7 +138,7 @@ test('a short CPU run changes the filters, maps the test set after epoch 1 and c
   const points = await page.evaluate(() => Number(document.querySelector('#health-chart').dataset.points));
   assert.ok(points >= 2, `health measured at ${points} steps (step 1 and step 10)`);
   assert.ok(await page.locator('#health-chart canvas').count() > 0, 'the health chart is drawn');
-  assert.match(await text('#health-caption'), /^Measured at \d+ steps so far; at step 10 the whole gradient's norm was .*, clipped\./);
+  assert.match(await text('#health-caption'), /^Measured every 10 steps, at \d+ so far; at step 10 the whole gradient's norm was .*, clipped\./);
   assert.match(await text('#health-warnings'), /The gradient was clipped at \d+ of \d+ measured steps/);
   assert.match(await page.locator('#histograms figcaption').first().textContent(), /conv1: weights from/);
   // The drawing follows the run's weights: its views, and the check asked again for the answer.
