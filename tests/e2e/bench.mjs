@@ -13,6 +13,8 @@ const FIRST_PREDICTION = [
   'index.html', 'style.css', 'app.js', 'chart.js', 'pad.js', 'store.js', 'mnist.js', 'backends.js',
   'vendor/uPlot.esm.js', 'vendor/uPlot.min.css', 'predict-worker.js', 'train-worker.js',
   'cost.js', 'runs.js', 'form.js', 'results.js', 'drawing.js', 'figures.js',
+  'inside.js', 'activations.js', 'saliency.js', 'embedding.js', 'filters.js', 'histograms.js',
+  'health.js', 'heatmaps.js',
   'pkg/cpu/kindling.js', 'pkg/cpu/kindling_bg.wasm', 'pkg/mnist-cnn.kndl',
 ];
 const GPU_BUNDLE = ['pkg/gpu/kindling.js', 'pkg/gpu/kindling_bg.wasm'];
