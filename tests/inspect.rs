@@ -180,7 +180,7 @@ fn sgd_run(clip_norm: Option<f64>) -> Trainer {
         Start::Fresh,
     )
     .unwrap();
-    trainer.watch_health(true);
+    trainer.watch_health(Some(10));
     trainer
 }
 
