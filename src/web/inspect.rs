@@ -119,7 +119,8 @@ impl Predictor {
     /// the current weights; `embeddingStep` computes it a few images at a time.
     #[wasm_bindgen(js_name = embeddingStart)]
     pub fn embedding_start(&mut self, count: usize) -> Result<(), JsError> {
-        let test = (self.test.as_ref()).ok_or_else(|| JsError::new("the test set has not arrived yet"))?;
+        let test =
+            (self.test.as_ref()).ok_or_else(|| JsError::new("the test set has not arrived yet"))?;
         self.map_in_progress = Some(MapInProgress {
             model: self.model.clone(),
             count: count.min(test.len()),
@@ -137,7 +138,9 @@ impl Predictor {
         let start = map.features.len();
         let end = (start + images.max(1)).min(map.count);
         let norm = self.header.normalization;
-        let gather = map.features.gather(&map.model, test, start..end, norm, &self.device);
+        let gather = map
+            .features
+            .gather(&map.model, test, start..end, norm, &self.device);
         now(gather)?.map_err(js_error)?;
         if end < map.count {
             return Ok(None);

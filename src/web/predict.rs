@@ -7,10 +7,10 @@ use std::task::{Context, Poll, Waker};
 use burn::tensor::Device;
 use wasm_bindgen::prelude::*;
 
+use super::inspect::MapInProgress;
 use super::{js_error, json};
 use crate::data::{Dataset, IMAGE_PIXELS};
 use crate::inspect::Projection;
-use super::inspect::MapInProgress;
 use crate::model::inference;
 use crate::model::preprocess;
 use crate::model::Model;

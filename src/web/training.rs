@@ -14,9 +14,9 @@ use super::{js_error, json, named_error, now_ms, training_error, Datasets};
 use crate::cost::energy::EnergySettings;
 use crate::cost::runs::{RunFacts, RunRecord};
 use crate::data::Dataset;
+use crate::inspect::health;
 use crate::store::checkpoint::{self, Checkpoint};
 use crate::store::weights::{self, WeightsHeader};
-use crate::inspect::health;
 use crate::training::recipe::RunSettings;
 use crate::training::{evaluate, Start, Trainer};
 
