@@ -105,6 +105,50 @@ async fn weights_trained_on_webgpu_save_and_load_on_the_cpu() {
     }
 }
 
+/// The training's health on WebGPU is flex's for the same weights and batch (no dropout, whose
+/// random draws differ between devices), with clipping on.
+#[wasm_bindgen_test]
+async fn health_on_webgpu_matches_flex() {
+    let model_config = ModelConfig::new().with_dropout(0.0);
+    let flex = Device::flex();
+    let model = model_config.init(&flex);
+    let header = WeightsHeader::new(model_config.clone(), Default::default(), "mnist", 0, None);
+    let bytes = weights::to_bytes(&model, &header).unwrap();
+    let mut healths = Vec::new();
+    for device in [flex.clone(), webgpu().await] {
+        let config = TrainingConfig::new()
+            .with_batch_size(10)
+            .with_seed(7)
+            .with_model(model_config.clone())
+            .with_clip_norm(Some(0.5));
+        let start = Start::Weights(&bytes);
+        let mut trainer = Trainer::open(config, common::toy_dataset(10), &device, start).unwrap();
+        trainer.watch_health(Some(50));
+        trainer.step().await.unwrap();
+        healths.push(
+            trainer
+                .health()
+                .cloned()
+                .expect("measured on the first step"),
+        );
+    }
+    let (cpu, gpu) = (&healths[0], &healths[1]);
+    assert_eq!(cpu.layers.len(), 4);
+    assert_eq!(cpu.clipped, gpu.clipped);
+    for (c, g) in cpu.layers.iter().zip(&gpu.layers) {
+        assert_eq!(c.layer, g.layer);
+        let pairs = [
+            (c.gradient_norm, g.gradient_norm, 1e-3, "gradient norm"),
+            (c.weight_norm, g.weight_norm, 1e-4, "weight norm"),
+            (c.update_ratio, g.update_ratio, 1e-2, "update ratio"),
+        ];
+        for (a, b, tolerance, what) in pairs {
+            let close = (a - b).abs() <= tolerance * a.abs();
+            assert!(close, "{}'s {what}: {a} on flex, {b} on WebGPU", c.layer);
+        }
+    }
+}
+
 /// The weights after `steps` steps of a two-epoch run (3 steps an epoch) on `device`, taken
 /// straight through, or with a checkpoint after `stop_at` steps and a new trainer opened from
 /// its bytes for the rest.
