@@ -214,6 +214,7 @@ fn health_measures_the_step_sgd_took_and_clipping_bounds_it() {
                 "step {step}: {update} vs {expected}"
             );
             assert_eq!(health.clipped, clip.is_some());
+            assert_eq!(health.clip_norm, clip);
             assert!(health.warnings.is_empty(), "{:?}", health.warnings);
         }
     }

@@ -27,6 +27,7 @@ function makePlot() {
     series.push({ label: `${layer} update / weight`, stroke, width: 1.5, dash: [5, 4], points: { show: false }, spanGaps: true });
   }
   series.push({ label: 'whole gradient norm', stroke: '#343a40', width: 1, points: { show: true, size: 3 }, spanGaps: true });
+  series.push({ label: 'whole gradient after clipping', stroke: '#343a40', width: 2, dash: [2, 3], points: { show: false }, spanGaps: true });
   plot = new uPlot({
     width: width(), height: 240, legend: { show: false },
     scales: { x: { time: false }, y: { distr: 3 } },
@@ -38,7 +39,8 @@ function makePlot() {
     item.innerHTML = `<i style="background:${COLOURS[layer] ?? '#495057'}"></i>${layer}`;
     return item;
   }), Object.assign(document.createElement('span'), { innerHTML: '<i style="background:#343a40"></i>whole gradient' }),
-      Object.assign(document.createElement('span'), { textContent: 'solid: gradient norm · dashed: update / weight' }));
+      Object.assign(document.createElement('span'), { textContent: 'solid: gradient norm · dashed: update / weight'
+        + ' · dotted black: the whole gradient after clipping, when the recipe clips it' }));
 }
 
 /** A step's `health` (null on the steps that do not measure it). */
@@ -47,7 +49,7 @@ export function addHealth(health) {
   const names = health.layers.map((l) => l.layer);
   if (!plot || names.join() !== layers.join()) {
     layers = names;
-    data = [[], ...layers.flatMap(() => [[], []]), []];
+    data = [[], ...layers.flatMap(() => [[], []]), [], []];
     makePlot();
   }
   data[0].push(health.step);
@@ -55,11 +57,13 @@ export function addHealth(health) {
     data[1 + 2 * i].push(positive(l.gradient_norm));
     data[2 + 2 * i].push(positive(l.update_ratio));
   });
-  data[data.length - 1].push(positive(health.gradient_norm));
+  data[data.length - 2].push(positive(health.gradient_norm));
+  data[data.length - 1].push(health.clip_norm == null ? null : positive(Math.min(health.gradient_norm, health.clip_norm)));
   if (health.clipped) clipped += 1;
   for (const sentence of health.warnings) warnings.unshift(`Step ${health.step}: ${sentence}`);
   warnings.length = Math.min(warnings.length, WARNINGS_SHOWN);
   element.dataset.points = data[0].length;
+  element.dataset.afterClipping = data[data.length - 1].at(-1) ?? '';
   $('health-caption').textContent = `Measured every ${health.every} steps, at ${data[0].length} so far;`
     + ` at step ${health.step} the whole gradient's norm was ${short(health.gradient_norm)}`
     + `${health.clipped ? ', clipped' : ''}.`;

@@ -50,6 +50,8 @@ pub struct Health {
     pub layers: Vec<LayerHealth>,
     /// L2 norm of the whole gradient, before any clipping.
     pub gradient_norm: f32,
+    /// The largest norm the gradient may have (clipping), if set.
+    pub clip_norm: Option<f64>,
     /// True when clipping scaled this step's gradient down.
     pub clipped: bool,
     /// Plain sentences when a threshold is crossed.
@@ -157,6 +159,7 @@ pub async fn measure(
         every,
         layers,
         gradient_norm,
+        clip_norm: clip,
         clipped,
         warnings,
     })

@@ -140,6 +140,8 @@ test('a short CPU run changes the filters, maps the test set after epoch 1 and c
   assert.ok(await page.locator('#health-chart canvas').count() > 0, 'the health chart is drawn');
   assert.match(await text('#health-caption'), /^Measured every 10 steps, at \d+ so far; at step 10 the whole gradient's norm was .*, clipped\./);
   assert.match(await text('#health-warnings'), /The gradient was clipped at \d+ of \d+ measured steps/);
+  const after = await page.evaluate(() => Number(document.querySelector('#health-chart').dataset.afterClipping));
+  assert.equal(after, 0.01, 'the chart draws the gradient after clipping at the norm set');
   assert.match(await page.locator('#histograms figcaption').first().textContent(), /conv1: weights from/);
   // The drawing follows the run's weights: its views, and the check asked again for the answer.
   await page.click('#classes button.answer');
