@@ -135,3 +135,54 @@ fn train_writes_its_health_and_warns_when_it_blows_up() {
     let stdout = String::from_utf8_lossy(&blown.stdout);
     assert!(stdout.contains("Large updates: a step changes"), "{stdout}");
 }
+
+#[test]
+fn a_pipe_given_as_the_checkpoint_is_written_to_not_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    // `--checkpoint /dev/null` once replaced the device with a file (the checkpoint is renamed
+    // into place); a named pipe stands in for it here.
+    let pipe = scratch("checkpoint.pipe");
+    let _ = std::fs::remove_file(&pipe);
+    let made = std::process::Command::new("mkfifo")
+        .arg(&pipe)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let reader = {
+        let pipe = pipe.clone();
+        std::thread::spawn(move || std::fs::read(pipe).unwrap().len())
+    };
+    let file = |name: &str| scratch(name).to_string_lossy().into_owned();
+    let (weights, runs, card) = (
+        file("pipe.kndl"),
+        file("pipe.jsonl"),
+        file("pipe-card.json"),
+    );
+    let run = kindling(&[
+        "train",
+        "--limit",
+        "256",
+        "--test-limit",
+        "50",
+        "--epochs",
+        "1",
+        "--out",
+        &weights,
+        "--runs",
+        &runs,
+        "--card",
+        &card,
+        "--checkpoint",
+        pipe.to_str().unwrap(),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    // Before joining: had the pipe been replaced, its reader would wait forever.
+    let kind = std::fs::symlink_metadata(&pipe).unwrap().file_type();
+    assert!(kind.is_fifo(), "the pipe is still a pipe");
+    let read = reader.join().unwrap();
+    assert!(read > 0, "the checkpoint went through the pipe");
+}

@@ -367,10 +367,14 @@ impl HealthLog {
 /// interrupted write (Ctrl-C) leaves the previous checkpoint whole.
 fn save_checkpoint(trainer: &Trainer, path: &Path, seconds: f64) -> Result<(), String> {
     let bytes = block_on(trainer.checkpoint(seconds)).map_err(|e| e.to_string())?;
+    let failed = |e: std::io::Error| format!("{}: {e}", path.display());
+    // A device or a pipe (`--checkpoint /dev/null`) is written to, never replaced by a file.
+    if path.exists() && !path.is_file() {
+        return std::fs::write(path, bytes).map_err(failed);
+    }
     let mut partial = path.as_os_str().to_owned();
     partial.push(".partial");
     let partial = PathBuf::from(partial);
-    let failed = |e: std::io::Error| format!("{}: {e}", path.display());
     std::fs::write(&partial, bytes).map_err(failed)?;
     std::fs::rename(&partial, path).map_err(failed)
 }
