@@ -92,6 +92,7 @@ predictor.onmessage = ({ data }) => {
       predictorReady = true;
       setWeightsSource(false);
       $('model-info').textContent = describeWeights('Shipped weights', data.header);
+      onPredictorMessage(data);   // the health view's note
       requestPrediction();   // what is on the pad, with these weights
       break;
     case 'prediction':

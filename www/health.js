@@ -101,3 +101,8 @@ export function resetHealth() {
 
 new ResizeObserver(() => plot?.setSize({ width: width(), height: 240 })).observe(element);
 resetHealth();
+
+/** When health is measured and what the warnings watch for: Rust's sentences. */
+export function showHealthNote(text) {
+  $('health-thresholds').textContent = text;
+}

@@ -8,7 +8,7 @@ import { chosenClass, explainFailed, showExplanation, showSaliency, startSalienc
 import { setTestImages, showEmbedding, showPoint } from './embedding.js';
 import { showFilters } from './filters.js';
 import { addHistograms, resetHistograms } from './histograms.js';
-import { addHealth, resetHealth } from './health.js';
+import { addHealth, resetHealth, showHealthNote } from './health.js';
 
 export { addHealth, chosenClass, explainFailed };
 
@@ -48,6 +48,7 @@ export function onPredictorMessage(data) {
       showEmbedding(data, data.epoch == null ? source.words : `the run's weights after epoch ${data.epoch}`);
       break;
     case 'test-images': setTestImages(data); break;
+    case 'ready': showHealthNote(data.healthNote); break;
     case 'explanation': showExplanation(data); break;
   }
 }

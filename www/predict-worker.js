@@ -6,9 +6,8 @@
 import init, { Predictor, prepareImage } from './pkg/cpu/kindling.js';
 import { fetchIdx } from './mnist.js';
 
-// Test images on the embedding map, and how many it computes before answering waiting drawings:
-// a part takes a few tens of milliseconds, the whole map about a second.
-const EMBEDDING_IMAGES = 2000;
+// Test images the embedding map computes before answering drawings that wait: a part takes a few
+// tens of milliseconds, the whole map (Rust says how many images) about a second.
 const EMBEDDING_PART = 100;
 
 let predictor = null;
@@ -28,11 +27,12 @@ async function postEmbedding(epoch) {
   testSet ??= Promise.all([fetchIdx('t10k-images-idx3-ubyte'), fetchIdx('t10k-labels-idx1-ubyte')])
     .then(([images, labels]) => {
       predictor.setTestSet(images, labels);
-      post({ type: 'test-images', count: EMBEDDING_IMAGES, pixels: predictor.testImages(EMBEDDING_IMAGES) });
+      const pixels = predictor.testImages();
+      post({ type: 'test-images', count: pixels.length / 784, pixels });
     });
   await testSet;
   const mine = ++mapNumber, started = performance.now();
-  predictor.embeddingStart(EMBEDDING_IMAGES);
+  predictor.embeddingStart();
   for (;;) {
     const map = predictor.embeddingStep(EMBEDDING_PART);
     if (map) { post({ type: 'embedding', epoch, map: JSON.parse(map), ms: performance.now() - started }); return; }
@@ -81,7 +81,7 @@ async function loadShipped() {
   // After a Reset the same predictor loads them: a new one would lack the test set (sent once)
   // and the last map's axes.
   const header = predictor ? predictor.load(bytes) : (predictor = new Predictor(bytes)).header();
-  post({ type: 'ready', header: JSON.parse(header) });
+  post({ type: 'ready', header: JSON.parse(header), healthNote: Predictor.healthNote() });
   postWeightViews(null);
   await postEmbedding(null);
 }

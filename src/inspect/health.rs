@@ -165,6 +165,18 @@ pub async fn measure(
     })
 }
 
+/// When health is measured and what the warnings watch for, in sentences for the page.
+pub fn describe_thresholds() -> String {
+    format!(
+        "Measured on the first step, then every {HEALTH_EVERY} steps on the CPU and every \
+         {HEALTH_EVERY_WEBGPU} on WebGPU (where one measurement costs about as much as a step). \
+         The warnings come when a layer's gradient norm falls below {VANISHING_GRADIENT:e} \
+         (vanishing), when the whole gradient's norm exceeds {EXPLODING_GRADIENT} (exploding), \
+         or when a step changes a layer's weights by more than {:.0}% (large updates).",
+        LARGE_UPDATE * 100.0
+    )
+}
+
 /// The sentences a person sees when a threshold is crossed.
 pub fn warnings(layers: &[LayerHealth], gradient_norm: f32) -> Vec<String> {
     let mut said = Vec::new();

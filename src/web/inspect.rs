@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 use super::predict::{input, now, Predictor};
 use super::{js_error, json};
 use crate::data::{Dataset, Split};
-use crate::inspect::embedding::Features;
+use crate::inspect::embedding::{Features, EMBEDDING_IMAGES};
 use crate::inspect::{self, weights, Activations, SaliencyMethod, ViewCost};
 use crate::model::Model;
 
@@ -95,6 +95,12 @@ impl Predictor {
         Ok(json(&histograms.map_err(js_error)?))
     }
 
+    /// When the training's health is measured and what its warnings watch for, in sentences.
+    #[wasm_bindgen(js_name = healthNote)]
+    pub fn health_note() -> String {
+        inspect::health::describe_thresholds()
+    }
+
     /// The test set for the embedding map: the inflated IDX files of its images and labels.
     #[wasm_bindgen(js_name = setTestSet)]
     pub fn set_test_set(&mut self, images: &[u8], labels: &[u8]) -> Result<(), JsError> {
@@ -104,26 +110,26 @@ impl Predictor {
         Ok(())
     }
 
-    /// The first `count` test images' pixels (784 each), for the map's hover.
+    /// The pixels (784 each) of the test images the map shows, for its hover.
     #[wasm_bindgen(js_name = testImages)]
-    pub fn test_images(&self, count: usize) -> Vec<u8> {
+    pub fn test_images(&self) -> Vec<u8> {
         let Some(test) = &self.test else {
             return Vec::new();
         };
-        (0..count.min(test.len()))
+        (0..EMBEDDING_IMAGES.min(test.len()))
             .flat_map(|i| test.image(i).to_vec())
             .collect()
     }
 
-    /// Starts the map of the first `count` test images in the dense layer's space (PCA), with
+    /// Starts the map of the first 2,000 test images in the dense layer's space (PCA), with
     /// the current weights; `embeddingStep` computes it a few images at a time.
     #[wasm_bindgen(js_name = embeddingStart)]
-    pub fn embedding_start(&mut self, count: usize) -> Result<(), JsError> {
+    pub fn embedding_start(&mut self) -> Result<(), JsError> {
         let test =
             (self.test.as_ref()).ok_or_else(|| JsError::new("the test set has not arrived yet"))?;
         self.map_in_progress = Some(MapInProgress {
             model: self.model.clone(),
-            count: count.min(test.len()),
+            count: EMBEDDING_IMAGES.min(test.len()),
             features: Features::default(),
         });
         Ok(())

@@ -53,6 +53,7 @@ test('the shipped weights\' filters and embedding map are drawn at once', async 
   assert.match(await text('#filters2-caption'), /conv2: 64 rows .* × 32 slices/);
   assert.ok((await pixels('filters1')).coloured > 100, 'conv1\'s filters are drawn');
   assert.equal(await page.locator('#histograms figure').count(), 4, 'a histogram per layer');
+  assert.match(await text('#health-thresholds'), /every 10 steps on the CPU and every 50 on WebGPU.*below 1e-6 \(vanishing\).*exceeds 100 \(exploding\).*more than 10% \(large updates\)\.$/);
 });
 
 test('a drawn digit shows each layer\'s output and a saliency map', async () => {
