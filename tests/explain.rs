@@ -74,35 +74,16 @@ fn explain_writes_a_sheet_and_the_numbers_for_each_picture() {
 fn train_writes_its_health_and_warns_when_it_blows_up() {
     let csv = scratch("health.csv");
     let path = csv.to_str().unwrap();
-    let file = |name: &str| scratch(name).to_string_lossy().into_owned();
-    let (weights, runs, card, checkpoint) = (
-        file("health.kndl"),
-        file("health.jsonl"),
-        file("health-card.json"),
-        file("health.ckpt"),
-    );
+    let checkpoint = scratch("health.ckpt");
     let train = |extra: &[&str]| {
         let mut args = vec![
-            "train",
-            "--limit",
-            "640",
-            "--test-limit",
-            "100",
-            "--epochs",
-            "1",
             "--health",
             path,
-            "--out",
-            &weights,
-            "--runs",
-            &runs,
-            "--card",
-            &card,
             "--checkpoint",
-            &checkpoint,
+            checkpoint.to_str().unwrap(),
         ];
         args.extend(extra);
-        kindling(&args)
+        short_run("health", 640, &args)
     };
     let run = train(&["--clip-norm", "0.5"]);
     assert!(
@@ -152,29 +133,7 @@ fn a_pipe_given_as_the_checkpoint_is_written_to_not_replaced() {
         let pipe = pipe.clone();
         std::thread::spawn(move || std::fs::read(pipe).unwrap().len())
     };
-    let file = |name: &str| scratch(name).to_string_lossy().into_owned();
-    let (weights, runs, card) = (
-        file("pipe.kndl"),
-        file("pipe.jsonl"),
-        file("pipe-card.json"),
-    );
-    let run = kindling(&[
-        "train",
-        "--limit",
-        "256",
-        "--test-limit",
-        "50",
-        "--epochs",
-        "1",
-        "--out",
-        &weights,
-        "--runs",
-        &runs,
-        "--card",
-        &card,
-        "--checkpoint",
-        pipe.to_str().unwrap(),
-    ]);
+    let run = short_run("pipe", 256, &["--checkpoint", pipe.to_str().unwrap()]);
     assert!(
         run.status.success(),
         "{}",
@@ -185,4 +144,33 @@ fn a_pipe_given_as_the_checkpoint_is_written_to_not_replaced() {
     assert!(kind.is_fifo(), "the pipe is still a pipe");
     let read = reader.join().unwrap();
     assert!(read > 0, "the checkpoint went through the pipe");
+}
+
+/// `kindling train` for one epoch on the first `images` training images (100 test images), its
+/// outputs in this test's scratch folder named after `tag`, with `extra` flags.
+fn short_run(tag: &str, images: usize, extra: &[&str]) -> std::process::Output {
+    let file = |suffix: &str| {
+        scratch(&format!("{tag}{suffix}"))
+            .to_string_lossy()
+            .into_owned()
+    };
+    let (weights, runs, card) = (file(".kndl"), file(".jsonl"), file("-card.json"));
+    let images = images.to_string();
+    let mut args = vec![
+        "train",
+        "--limit",
+        &images,
+        "--test-limit",
+        "100",
+        "--epochs",
+        "1",
+        "--out",
+        &weights,
+        "--runs",
+        &runs,
+        "--card",
+        &card,
+    ];
+    args.extend(extra);
+    kindling(&args)
 }
