@@ -50,9 +50,7 @@ pub fn explain(
             }
         };
         let activations = block_on(inspect::activations(&model, &input, norm, &device))?;
-        let answer = (0..10)
-            .max_by(|&a, &b| activations.probabilities[a].total_cmp(&activations.probabilities[b]))
-            .unwrap_or(0);
+        let answer = activations.answer();
         let explained = class.unwrap_or(answer);
         let explanation = block_on(inspect::explain(&model, &input, explained, norm, &device))?;
         let stem = path

@@ -29,6 +29,15 @@ pub struct Activations {
     pub probabilities: Vec<f32>,
 }
 
+impl Activations {
+    /// The most probable digit: the model's answer.
+    pub fn answer(&self) -> usize {
+        (0..self.probabilities.len())
+            .max_by(|&a, &b| self.probabilities[a].total_cmp(&self.probabilities[b]))
+            .unwrap_or(0)
+    }
+}
+
 /// Every layer's output for one MNIST-like image (one forward pass), with dropout off: `model`
 /// should be an inference model ([`Model::valid`]).
 pub async fn activations(

@@ -38,9 +38,7 @@ impl Predictor {
         let norm = self.header.normalization;
         let activations =
             now(inspect::activations(&self.model, image, norm, &self.device))?.map_err(js_error)?;
-        let answer = (0..activations.probabilities.len())
-            .max_by(|&a, &b| activations.probabilities[a].total_cmp(&activations.probabilities[b]))
-            .unwrap_or(0);
+        let answer = activations.answer();
         let class = class.unwrap_or(answer);
         let method = SaliencyMethod::Gradient;
         let saliency = now(inspect::saliency(
