@@ -92,7 +92,7 @@ pub fn measure(
         eval_seconds,
         inference_ms,
         batch_size: config.batch_size,
-        train_flops_per_image: cost::train_flops(&config.model),
+        train_flops_per_image: cost::train_flops(&config.architecture()),
     })
 }
 

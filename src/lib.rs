@@ -9,6 +9,8 @@
 //!   generator shuffles and augmentations share.
 //! - [`model`]: the seed CNN and its configuration; mixed precision; from a picture of a digit
 //!   to ten probabilities.
+//! - [`nets`]: every network a run can train, each a task: the CNN, the recurrent classifier,
+//!   the autoencoder; what differs between them (model, loss, metric, FLOPs) and nothing else.
 //! - [`kernels`]: which code runs each heavy operation: Kindling's WebGPU or CPU kernels, or
 //!   burn's ops.
 //! - [`training`]: what defines a run (its settings, checked; the recipe; optimizers and
@@ -28,6 +30,7 @@ pub mod data;
 pub mod inspect;
 pub mod kernels;
 pub mod model;
+pub mod nets;
 pub mod store;
 pub mod training;
 #[cfg(feature = "web")]

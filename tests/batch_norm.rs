@@ -11,6 +11,7 @@ use futures_lite::future::block_on;
 use kindling::cost;
 use kindling::data::Normalization;
 use kindling::model::{Model, ModelConfig};
+use kindling::nets::Network;
 use kindling::store::weights::{self, WeightsError, WeightsHeader};
 use kindling::training::{Start, Trainer, TrainingConfig};
 
@@ -87,7 +88,7 @@ fn the_running_statistics_are_saved_with_the_weights() {
     let bytes = weights::to_bytes(&model, &header(&bn())).unwrap();
     let (loaded, header) = weights::from_bytes(&bytes, &device).unwrap();
     assert!(header.model.batch_norm);
-    let out = |m: &Model| {
+    let out = |m: &kindling::nets::Network| {
         m.forward(images.clone())
             .into_data()
             .try_to_vec::<f32>()
@@ -100,13 +101,13 @@ fn the_running_statistics_are_saved_with_the_weights() {
 fn a_file_for_the_other_variant_is_refused_with_both_named() {
     let device = Device::flex();
     let plain = weights::to_bytes(
-        &ModelConfig::new().init(&device),
+        &Network::Cnn(ModelConfig::new().init(&device)),
         &header(&ModelConfig::new()),
     )
     .unwrap();
-    let normed = weights::to_bytes(&bn().init(&device), &header(&bn())).unwrap();
+    let normed = weights::to_bytes(&Network::Cnn(bn().init(&device)), &header(&bn())).unwrap();
     for (bytes, expected) in [(&plain, bn()), (&normed, ModelConfig::new())] {
-        match weights::from_bytes_for(bytes, &expected, &device) {
+        match weights::from_bytes_for(bytes, &expected.into(), &device) {
             Err(e @ WeightsError::WrongModel { .. }) => {
                 assert!(e.to_string().contains("BatchNorm"), "{e}")
             }
@@ -114,7 +115,8 @@ fn a_file_for_the_other_variant_is_refused_with_both_named() {
         }
     }
     // Dropout has no weights: a different rate still fits.
-    assert!(weights::from_bytes_for(&normed, &bn().with_dropout(0.3), &device).is_ok());
+    let rate = bn().with_dropout(0.3).into();
+    assert!(weights::from_bytes_for(&normed, &rate, &device).is_ok());
 }
 
 #[test]

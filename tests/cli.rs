@@ -168,7 +168,7 @@ fn a_weights_header_bigger_than_its_record_is_refused_within_a_second() {
         (4096, "crafted-4096.kndl: the "),
         (
             1024,
-            "crafted-1024.kndl: the header describes a model of 35,674,122 parameters (conv \
+            "crafted-1024.kndl: the header describes a model of 35,674,122 parameters (CNN conv \
              1024/1024, dense 1024) but the record holds only 258 bytes",
         ),
     ] {

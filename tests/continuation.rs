@@ -351,3 +351,25 @@ fn gradient_descent_is_checkpointed_only_between_epochs() {
     drive(&mut trainer, &test, 1);
     assert!(block_on(trainer.checkpoint(0.0)).is_ok());
 }
+
+#[test]
+fn the_rnn_and_the_denoising_autoencoder_continue_exactly() {
+    use kindling::nets::{AutoencoderConfig, Cell, NetworkConfig, RnnConfig};
+    let _alone = alone();
+    let (train, test) = (common::toy_dataset(96), common::toy_dataset(32));
+    let networks = [
+        NetworkConfig::Rnn(RnnConfig::new().with_cell(Cell::Gru).with_units(8)),
+        // The noise is drawn from (seed, step): a continued run draws what the straight one did.
+        NetworkConfig::Autoencoder(AutoencoderConfig::new().with_bottleneck(4).with_noise(0.3)),
+    ];
+    for network in networks {
+        let config = TrainingConfig::new()
+            .with_network(Some(network.clone()))
+            .with_epochs(2)
+            .with_batch_size(32);
+        let whole = straight(&config, &train, &test);
+        let bytes = first_part(&config, &train, &test, 4);
+        let continued = rest(&config, &train, &test, &bytes);
+        assert_same_run(&continued, &whole, &format!("{network:?}"));
+    }
+}

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::cli::{kindling, scratch, write_scan};
+use common::cli::{kindling, scratch, short_run, write_scan};
 use kindling::data::Split;
 
 #[test]
@@ -144,33 +144,4 @@ fn a_pipe_given_as_the_checkpoint_is_written_to_not_replaced() {
     assert!(kind.is_fifo(), "the pipe is still a pipe");
     let read = reader.join().unwrap();
     assert!(read > 0, "the checkpoint went through the pipe");
-}
-
-/// `kindling train` for one epoch on the first `images` training images (100 test images), its
-/// outputs in this test's scratch folder named after `tag`, with `extra` flags.
-fn short_run(tag: &str, images: usize, extra: &[&str]) -> std::process::Output {
-    let file = |suffix: &str| {
-        scratch(&format!("{tag}{suffix}"))
-            .to_string_lossy()
-            .into_owned()
-    };
-    let (weights, runs, card) = (file(".kndl"), file(".jsonl"), file("-card.json"));
-    let images = images.to_string();
-    let mut args = vec![
-        "train",
-        "--limit",
-        &images,
-        "--test-limit",
-        "100",
-        "--epochs",
-        "1",
-        "--out",
-        &weights,
-        "--runs",
-        &runs,
-        "--card",
-        &card,
-    ];
-    args.extend(extra);
-    kindling(&args)
 }

@@ -297,7 +297,7 @@ fn the_weights_reader_survives_random_and_mutated_files() {
             }
         };
         let _ = weights::read_header(&bytes);
-        let _ = weights::from_bytes_for(&bytes, &ModelConfig::new(), &device);
+        let _ = weights::from_bytes_for(&bytes, &ModelConfig::new().into(), &device);
         weights::from_bytes(&bytes, &device).is_ok()
     });
 }

@@ -9,12 +9,13 @@ use kindling::training::Evaluation;
 fn report(mistakes: usize) -> Report {
     let labels = [0, 0, 1, 1, 1, 2];
     let evaluation = Evaluation {
+        images: 6,
         loss: 0.5,
-        accuracy: 4.0 / 6.0,
+        accuracy: Some(4.0 / 6.0),
         predictions: vec![0, 6, 1, 7, 1, 2],
         confidences: vec![0.9, 0.6, 0.8, 0.95, 0.7, 0.99],
     };
-    Report::new(&evaluation, &labels, mistakes)
+    Report::new(&evaluation, &labels, mistakes).unwrap()
 }
 
 #[test]

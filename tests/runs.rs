@@ -19,7 +19,7 @@ fn facts(test_accuracy: f32, images: usize, seconds: f64, finished_at: u64) -> R
         device: "CPU".into(),
         images,
         epochs: 2,
-        test_accuracy,
+        test_accuracy: Some(test_accuracy),
         test_loss: 0.05,
         seconds,
         cost: None,
@@ -126,7 +126,7 @@ fn a_run_card_states_cost_milestones_savings_and_assumptions() {
         ledger.trained(60_000);
         ledger.evaluated(
             (epoch + 1) as f64,
-            accuracy,
+            Some(accuracy),
             10_000,
             30.0 * (epoch + 1) as f64,
         );

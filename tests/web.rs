@@ -58,7 +58,7 @@ async fn webgpu_and_flex_compute_the_same_forward_pass() {
     let flex = Device::flex();
     let model = ModelConfig::new().init(&flex);
     let header = WeightsHeader::new(ModelConfig::new(), Default::default(), "mnist", 0, None);
-    let bytes = weights::to_bytes(&model, &header).unwrap();
+    let bytes = weights::to_bytes(&kindling::nets::Network::Cnn(model.clone()), &header).unwrap();
     let gpu = webgpu().await;
     let (on_gpu, _) = weights::from_bytes(&bytes, &gpu).unwrap();
     let input = Tensor::<4>::random([4, 1, 28, 28], Distribution::Default, &flex);
@@ -113,7 +113,7 @@ async fn health_on_webgpu_matches_flex() {
     let flex = Device::flex();
     let model = model_config.init(&flex);
     let header = WeightsHeader::new(model_config.clone(), Default::default(), "mnist", 0, None);
-    let bytes = weights::to_bytes(&model, &header).unwrap();
+    let bytes = weights::to_bytes(&kindling::nets::Network::Cnn(model.clone()), &header).unwrap();
     let mut healths = Vec::new();
     for device in [flex.clone(), webgpu().await] {
         let config = TrainingConfig::new()
@@ -401,4 +401,110 @@ async fn fused_adam_takes_the_steps_burns_adam_takes() {
             );
         }
     }
+}
+
+/// Kindling's LSTM and GRU against burn's `Lstm` and `Gru` with the same weights, hidden states
+/// and gradients (`tests/common/nets.rs`): on flex in wasm and on WebGPU.
+#[wasm_bindgen_test]
+async fn the_recurrent_cells_match_burns_on_flex_and_webgpu() {
+    common::nets::check_cells(&Device::flex(), 1e-4).await;
+    common::nets::check_cells(&webgpu().await, 1e-3).await;
+}
+
+/// The RNN and the autoencoder: their loss falls on WebGPU, and WebGPU and flex give the same
+/// outputs for the same weights (through a weights file).
+#[wasm_bindgen_test]
+async fn the_rnn_and_the_autoencoder_train_on_webgpu_as_on_flex() {
+    use kindling::nets::{Architecture, AutoencoderConfig, NetworkConfig, RnnConfig};
+    let gpu = webgpu().await;
+    for network in [
+        NetworkConfig::Rnn(RnnConfig::new().with_units(16)),
+        NetworkConfig::Autoencoder(AutoencoderConfig::new().with_bottleneck(2)),
+    ] {
+        let config = TrainingConfig::new()
+            .with_network(Some(network.clone()))
+            .with_batch_size(10)
+            .with_learning_rate(0.003)
+            .with_seed(7);
+        let mut trainer =
+            Trainer::open(config, common::toy_dataset(10), &gpu, Start::Fresh).unwrap();
+        let mut losses = Vec::new();
+        for _ in 0..4 {
+            losses.push(trainer.step().await.unwrap().loss);
+        }
+        assert!(losses[3] < losses[0], "{network:?} on WebGPU: {losses:?}");
+
+        let architecture = Architecture {
+            network,
+            cnn: ModelConfig::new(),
+        };
+        let flex = Device::flex();
+        let header = WeightsHeader::new(architecture.clone(), Default::default(), "mnist", 0, None);
+        let bytes = weights::to_bytes(&architecture.init(&flex), &header).unwrap();
+        let input = Tensor::<4>::random([2, 1, 28, 28], Distribution::Default, &flex);
+        let mut outputs = Vec::new();
+        for device in [flex.clone(), gpu.clone()] {
+            let (model, _) = weights::from_bytes(&bytes, &device).unwrap();
+            let x = Tensor::from_data(input.to_data(), &device);
+            let out: Tensor<2> = match model.logits(x.clone()) {
+                Some(logits) => logits,
+                None => model.reconstruct(x).reshape([2, 784]),
+            };
+            outputs.push(out.into_data_async().await.unwrap());
+        }
+        let (a, b) = (outputs[0].iter::<f32>(), outputs[1].iter::<f32>());
+        let worst = a.zip(b).fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+        assert!(
+            worst < 1e-3,
+            "{}: flex and WebGPU differ by {worst}",
+            architecture.describe()
+        );
+    }
+}
+
+/// The prediction worker keeps the CNN answering and draws the other network beside it: the
+/// RNN's answer after each row, the autoencoder's reconstruction, codes and decoded points.
+#[wasm_bindgen_test]
+fn the_predictor_draws_an_rnn_and_an_autoencoder_beside_the_cnn() {
+    use kindling::nets::{Architecture, AutoencoderConfig, NetworkConfig, RnnConfig};
+    let flex = Device::flex();
+    let file = |network| {
+        let architecture = Architecture {
+            network,
+            cnn: ModelConfig::new(),
+        };
+        let header = WeightsHeader::new(architecture.clone(), Default::default(), "mnist", 0, None);
+        weights::to_bytes(&architecture.init(&flex), &header).unwrap()
+    };
+    let mut predictor = Predictor::new(SHIPPED).unwrap();
+    let input = [0u8; 784];
+    let answer = predictor.predict(&input).unwrap();
+    assert!(predictor.rows(&input).is_err(), "no RNN yet");
+    predictor
+        .load(&file(NetworkConfig::Rnn(RnnConfig::new().with_units(8))))
+        .unwrap();
+    let rows: serde_json::Value = serde_json::from_str(&predictor.rows(&input).unwrap()).unwrap();
+    assert_eq!(rows["beliefs"].as_array().unwrap().len(), 28);
+    assert_eq!(
+        predictor.predict(&input).unwrap(),
+        answer,
+        "the CNN still answers"
+    );
+
+    let ae = NetworkConfig::Autoencoder(AutoencoderConfig::new().with_bottleneck(2));
+    predictor.load(&file(ae)).unwrap();
+    assert!(
+        predictor.rows(&input).is_err(),
+        "the autoencoder replaced the RNN"
+    );
+    assert_eq!(predictor.reconstruct(&input).unwrap().len(), 784);
+    assert_eq!(predictor.code(&input).unwrap().len(), 2);
+    assert_eq!(predictor.decode(vec![0.5, -1.0]).unwrap().len(), 784);
+    assert!(
+        predictor.decode(vec![0.5]).is_err(),
+        "a code of the wrong size"
+    );
+    assert!(predictor.codes(0, 10).is_err(), "no test set yet");
+    predictor.clear_network();
+    assert!(predictor.network_header().is_none());
 }

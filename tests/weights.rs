@@ -6,14 +6,15 @@ mod common;
 
 use burn::tensor::{Device, Distribution, Tensor};
 use kindling::data::Normalization;
-use kindling::model::{Model, ModelConfig};
+use kindling::model::ModelConfig;
+use kindling::nets::Network;
 use kindling::store::weights::{self, Precision, WeightsError, WeightsHeader};
 
 fn header(model: &ModelConfig) -> WeightsHeader {
     WeightsHeader::new(model.clone(), Normalization::UnitRange, "toy", 0, None)
 }
 
-fn outputs(model: &Model, images: &Tensor<4>) -> Vec<f32> {
+fn outputs(model: &Network, images: &Tensor<4>) -> Vec<f32> {
     model
         .forward(images.clone())
         .into_data()
@@ -21,10 +22,10 @@ fn outputs(model: &Model, images: &Tensor<4>) -> Vec<f32> {
         .unwrap()
 }
 
-fn fixture() -> (Device, Model, Vec<u8>, Tensor<4>) {
+fn fixture() -> (Device, Network, Vec<u8>, Tensor<4>) {
     let device = Device::flex();
     device.seed(3);
-    let model = ModelConfig::new().init(&device);
+    let model = Network::Cnn(ModelConfig::new().init(&device));
     let bytes = weights::to_bytes(&model, &header(&ModelConfig::new())).unwrap();
     let images = Tensor::<4>::random([4, 1, 28, 28], Distribution::Default, &device);
     (device, model, bytes, images)
@@ -149,16 +150,20 @@ fn damaged_header_and_unknown_version_are_refused() {
 fn weights_of_another_model_are_refused() {
     let device = Device::flex();
     let small = ModelConfig::new().with_hidden(32);
-    let other = weights::to_bytes(&small.init(&device), &header(&small)).unwrap();
-    match weights::from_bytes_for(&other, &ModelConfig::new(), &device) {
-        Err(WeightsError::WrongModel { found, .. }) => assert_eq!(found, small),
+    let other = weights::to_bytes(&Network::Cnn(small.init(&device)), &header(&small)).unwrap();
+    match weights::from_bytes_for(&other, &ModelConfig::new().into(), &device) {
+        Err(WeightsError::WrongModel { found, .. }) => assert_eq!(found, small.clone().into()),
         other => panic!("expected WrongModel, got {:?}", other.map(|(_, h)| h)),
     }
     // A header that lies about the model: a bigger one than the record holds is refused from
     // the header, a smaller one by burn's own shape check.
-    let lying = weights::to_bytes(&small.init(&device), &header(&ModelConfig::new())).unwrap();
+    let lying = weights::to_bytes(
+        &Network::Cnn(small.init(&device)),
+        &header(&ModelConfig::new()),
+    )
+    .unwrap();
     assert_refused(&lying, |e| matches!(e, WeightsError::RecordTooSmall { .. }));
-    let seed = ModelConfig::new().init(&device);
+    let seed = Network::Cnn(ModelConfig::new().init(&device));
     let lying = weights::to_bytes(&seed, &header(&small)).unwrap();
     assert_refused(&lying, |e| matches!(e, WeightsError::Record(_)));
 }
@@ -178,7 +183,8 @@ fn refused_at_once(bytes: &[u8], model: &ModelConfig) -> WeightsError {
     assert!(elapsed.as_secs_f64() < 1.0, "refused after {elapsed:?}");
     let error = error.unwrap_err();
     let started = std::time::Instant::now();
-    let again = weights::from_bytes_for(bytes, model, &Device::flex()).map(|(_, h)| h);
+    let again =
+        weights::from_bytes_for(bytes, &model.clone().into(), &Device::flex()).map(|(_, h)| h);
     assert_eq!(again.unwrap_err(), error);
     assert!(started.elapsed().as_secs_f64() < 1.0);
     assert_refused(bytes, |_| true);
@@ -216,7 +222,7 @@ fn a_header_bigger_than_its_record_is_refused_at_once() {
     );
     assert_eq!(
         error.to_string(),
-        "the header describes a model of 35,674,122 parameters (conv 1024/1024, dense 1024) but \
+        "the header describes a model of 35,674,122 parameters (CNN conv 1024/1024, dense 1024) but \
          the record holds only 258 bytes, fewer than f32 weights need (142,696,488)"
     );
     assert_eq!(weights::read_header(&bytes).map(|(h, _)| h), Err(error));

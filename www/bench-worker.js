@@ -64,6 +64,16 @@ self.onmessage = async ({ data }) => {
     // The best preset on the CPU: BatchNorm and per-batch augmentation on top of the seed's step.
     const best = { ...SETTINGS, ...JSON.parse(presetSettings('best')) };
     result.cpuBest = await timeTraining('cpu', data.steps.cpu, files, best);
+    // The other networks' steps, for the README's table of networks (a 60,000-image epoch is
+    // 469 of them).
+    result.networks = {};
+    for (const network of ['rnn', 'autoencoder']) {
+      result.networks[network] = {};
+      for (const [backend, steps] of Object.entries(data.steps)) {
+        const settings = { ...SETTINGS, network };
+        result.networks[network][backend] = await timeTraining(backend, Math.min(steps, 10), files, settings);
+      }
+    }
     self.postMessage(result);
   } catch (error) {
     self.postMessage({ error: error.message ?? String(error) });

@@ -47,6 +47,14 @@ pub fn compare(files: &[PathBuf], data: &Path) -> CliResult {
         let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let (model, header) =
             weights::from_bytes(&bytes, &device).map_err(|e| format!("{}: {e}", path.display()))?;
+        if !model.kind().classifies() {
+            return Err(format!(
+                "{}: compare ranks classifiers by test accuracy, and this file holds {} \
+                 (kindling eval gives its reconstruction error)",
+                path.display(),
+                model.kind().describe()
+            ));
+        }
         let evaluation = block_on(training::evaluate(
             &model,
             &test,
@@ -54,7 +62,7 @@ pub fn compare(files: &[PathBuf], data: &Path) -> CliResult {
             &device,
         ))
         .map_err(|e| e.to_string())?;
-        let accuracy = 100.0 * evaluation.accuracy;
+        let accuracy = 100.0 * evaluation.accuracy.unwrap_or_default();
         let delta = accuracy - *first_accuracy.get_or_insert(accuracy);
         let mut latencies: Vec<f64> = (0..LATENCY_SAMPLES)
             .map(|i| {
@@ -74,9 +82,13 @@ pub fn compare(files: &[PathBuf], data: &Path) -> CliResult {
             "{:<28} {:<28} {:>8} {:>10.3} {:>9} {:>9} {:>8.2}% {:>+10.2} {:>6.2}ms",
             path.file_name()
                 .map_or(path.display().to_string(), |n| n.to_string_lossy().into()),
-            format!("{}, {:?}", header.model.describe(), header.precision),
-            cost::params(&header.model),
-            cost::forward_flops(&header.model) / 1e6,
+            format!(
+                "{}, {:?}",
+                header.architecture().describe(),
+                header.precision
+            ),
+            cost::params(&header.architecture()),
+            cost::forward_flops(&header.architecture()) / 1e6,
             card::bytes(bytes.len() as u64),
             card::bytes(gzipped_len(&bytes) as u64),
             accuracy,

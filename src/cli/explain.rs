@@ -13,6 +13,8 @@ use kindling::data::{IMAGE_PIXELS, IMAGE_SIDE};
 use kindling::inspect::{self, Activations, Explanation, ViewCost};
 use kindling::model::inference;
 
+use kindling::store::weights;
+
 use crate::{load_model, CliResult};
 
 #[derive(Serialize)]
@@ -37,6 +39,11 @@ pub fn explain(
     }
     let device = Device::flex();
     let (model, header) = load_model(model_path, &device)?;
+    // The views read a CNN's layers.
+    let model = weights::into_cnn(model).map_err(|e| match model_path {
+        Some(path) => format!("{}: {e}", path.display()),
+        None => e.to_string(),
+    })?;
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let norm = header.normalization;
     let mut failed = false;

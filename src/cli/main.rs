@@ -16,6 +16,7 @@ use kindling::cost;
 use kindling::data::{Dataset, Split};
 use kindling::model::inference::{self, Prediction};
 use kindling::model::ModelConfig;
+use kindling::nets::{Architecture, Cell, Network, NetworkConfig, NetworkKind};
 use kindling::store::weights;
 use kindling::training::metrics::Report;
 use kindling::training::{self, Evaluation};
@@ -103,12 +104,18 @@ enum Command {
     },
     /// The layers, their output shapes, parameters and FLOPs per image.
     Info {
-        /// The BatchNorm variant.
+        /// The network [default: cnn].
+        #[arg(long, value_enum, default_value_t = NetworkKind::Cnn)]
+        network: NetworkKind,
+        /// The CNN's BatchNorm variant.
         #[arg(long)]
         batch_norm: bool,
-        /// The small student model (conv 8/16, dense 16).
+        /// The small student CNN (conv 8/16, dense 16).
         #[arg(long)]
         student: bool,
+        /// The RNN's cell [default: lstm].
+        #[arg(long, value_enum)]
+        cell: Option<Cell>,
     },
     /// Time training steps and inference on the full training set.
     Bench {
@@ -145,15 +152,24 @@ fn main() -> ExitCode {
             precision,
         } => convert(&input, &output, precision),
         Command::Info {
+            network,
             batch_norm,
             student,
+            cell,
         } => {
             let model = if student {
                 ModelConfig::student()
             } else {
                 ModelConfig::new()
             };
-            info(&model.with_batch_norm(batch_norm));
+            let mut network = NetworkConfig::of(network);
+            if let (NetworkConfig::Rnn(rnn), Some(cell)) = (&mut network, cell) {
+                rnn.cell = cell;
+            }
+            info(&Architecture {
+                network,
+                cnn: model.with_batch_norm(batch_norm),
+            });
             Ok(())
         }
         Command::Compare { files, data } => compare::compare(&files, &data),
@@ -190,7 +206,7 @@ pub(crate) fn load_split(
 fn load_model(
     path: Option<&Path>,
     device: &Device,
-) -> Result<(kindling::model::Model, weights::WeightsHeader), String> {
+) -> Result<(Network, weights::WeightsHeader), String> {
     let result = match path {
         Some(path) => weights::load(path, device),
         None => weights::from_bytes(PRETRAINED, device),
@@ -236,11 +252,10 @@ fn eval(model_path: Option<&Path>, export: Option<&Path>, data: &Path) -> CliRes
     ))
     .map_err(|e| e.to_string())?;
     println!(
-        "test accuracy {:.2}% ({} of {} images) · test loss {:.4} · {:.1} s",
-        100.0 * eval.accuracy,
-        (eval.accuracy * test_set.len() as f32).round(),
+        "{}: {} · {} test images · {:.1} s",
+        header.architecture().describe(),
+        cost::runs::result_text(eval.accuracy, eval.loss),
         test_set.len(),
-        eval.loss,
         started.elapsed().as_secs_f64()
     );
     print_views(&eval, test_set.labels(), export)
@@ -249,7 +264,15 @@ fn eval(model_path: Option<&Path>, export: Option<&Path>, data: &Path) -> CliRes
 /// The evaluation views: confusion matrix, per-class accuracy, the most confident mistakes;
 /// also written to `export` (.json or .csv) when given.
 pub(crate) fn print_views(eval: &Evaluation, labels: &[u8], export: Option<&Path>) -> CliResult {
-    let report = Report::new(eval, labels, MISTAKES_SHOWN);
+    let Some(report) = Report::new(eval, labels, MISTAKES_SHOWN) else {
+        return match export {
+            Some(path) => Err(format!(
+                "{}: an autoencoder has no confusion matrix or mistakes to export",
+                path.display()
+            )),
+            None => Ok(()),
+        };
+    };
     print!("{}", report.confusion_table());
     println!("most confident mistakes (test index: label → predicted, probability):");
     for m in &report.most_confident_mistakes {
@@ -289,7 +312,11 @@ fn predict(model_path: Option<&Path>, images: &[PathBuf]) -> CliResult {
                     &input,
                     header.normalization,
                     &device,
-                ))?;
+                ))
+                .map_err(|e| match model_path {
+                    Some(file) => format!("{}: {e}", file.display()),
+                    None => e,
+                })?;
                 let probs: Vec<String> = probabilities.iter().map(|p| format!("{p:.3}")).collect();
                 println!(
                     "{}: {class} (p = {:.3})  [{}]",
@@ -307,24 +334,22 @@ fn predict(model_path: Option<&Path>, images: &[PathBuf]) -> CliResult {
     }
 }
 
-fn info(config: &ModelConfig) {
-    println!(
-        "Seed CNN ({}; valid padding, ReLU), per image:",
-        config.describe()
-    );
-    println!("{:<18} {:>14}", "layer", "output");
+fn info(config: &Architecture) {
+    println!("{}, per image:", config.describe());
+    println!("{:<30} {:>14}", "layer", "output");
     for (name, shape) in config.layer_shapes() {
         let shape: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-        println!("{name:<18} {:>14}", shape.join("×"));
+        println!("{name:<30} {:>14}", shape.join("×"));
     }
     println!(
-        "\n{:<8} {:>10} {:>16} {:>17}",
+        "\n{:<18} {:>10} {:>16} {:>17}",
         "layer", "params", "forward MFLOP", "backward MFLOP"
     );
     let mflop = |macs: usize| 2.0 * macs as f64 / 1e6;
-    for layer in cost::layer_costs(config) {
+    let layers = config.layer_costs();
+    for layer in &layers {
         println!(
-            "{:<8} {:>10} {:>16.3} {:>17.3}",
+            "{:<18} {:>10} {:>16.3} {:>17.3}",
             layer.name,
             layer.params,
             mflop(layer.macs),
@@ -333,7 +358,7 @@ fn info(config: &ModelConfig) {
     }
     let (forward, train) = (cost::forward_flops(config), cost::train_flops(config));
     println!(
-        "{:<8} {:>10} {:>16.3} {:>17.3}\n\ntraining: {:.2} MFLOP per image, {:.3} TFLOP per 60,000-image epoch (+ {:.3} TFLOP to evaluate 10,000 test images)",
+        "{:<18} {:>10} {:>16.3} {:>17.3}\n\ntraining: {:.2} MFLOP per image, {:.3} TFLOP per 60,000-image epoch (+ {:.3} TFLOP to evaluate 10,000 test images)",
         "total",
         cost::params(config),
         forward / 1e6,

@@ -178,8 +178,9 @@ pub fn train(args: TrainArgs) -> CliResult {
         ));
     }
     if let Some(path) = &args.teacher {
-        let (teacher, header) =
-            weights::load(path, &device).map_err(|e| format!("{}: {e}", path.display()))?;
+        let failed = |e: weights::WeightsError| format!("{}: {e}", path.display());
+        let (teacher, header) = weights::load(path, &device).map_err(failed)?;
+        let teacher = weights::into_cnn(teacher).map_err(failed)?;
         println!("teacher: {} ({})", path.display(), header.model.describe());
         trainer = trainer
             .with_teacher(teacher, &header.model)
@@ -208,44 +209,48 @@ pub fn train(args: TrainArgs) -> CliResult {
     let mut smoothed = None::<f32>;
     let mut epoch_end = false;
     let clock = || started.elapsed().as_secs_f64();
-    let evaluation = block_on(training::run(&mut trainer, &test_set, clock, |trainer, event| match event {
-        Event::Step(report) => {
-            epoch_end = report.epoch_done;
-            let loss = smoothed.map_or(report.loss, |s| 0.95 * s + 0.05 * report.loss);
-            smoothed = Some(loss);
-            bar.set_prefix(format!("{}/{}", report.epoch, config.epochs));
-            bar.set_message(format!("loss {loss:.4}"));
-            bar.inc(1);
-            if let (Some(log), Some(measured)) = (&mut health, trainer.health()) {
-                let said = log.write(report.epoch, measured);
-                bar.suspend(|| said.iter().for_each(|line| println!("{line}")));
-            }
-        }
-        // Printed above the bar, and also when the output is not a terminal (CI, logs).
-        Event::Evaluated {
-            epochs,
-            evaluation,
-            stop,
-        } => bar.suspend(|| {
-            let epoch = format!("{:>2}", card::epochs(epochs));
-            println!(
-                "epoch {epoch}: train loss {:.4} · test loss {:.4} · test accuracy {:.2}% · {:.0} s",
-                smoothed.unwrap_or(f32::NAN),
-                evaluation.loss,
-                100.0 * evaluation.accuracy,
-                started.elapsed().as_secs_f64()
-            );
-            if let Some(reason) = stop {
-                println!("stopping early: {reason}");
-            }
-            // After the epoch's evaluation, so the checkpoint's ledger has it.
-            if epoch_end {
-                if let Err(e) = save_checkpoint(trainer, &args.checkpoint, clock()) {
-                    println!("the checkpoint was not saved: {e}");
+    let evaluation = block_on(training::run(
+        &mut trainer,
+        &test_set,
+        clock,
+        |trainer, event| match event {
+            Event::Step(report) => {
+                epoch_end = report.epoch_done;
+                let loss = smoothed.map_or(report.loss, |s| 0.95 * s + 0.05 * report.loss);
+                smoothed = Some(loss);
+                bar.set_prefix(format!("{}/{}", report.epoch, config.epochs));
+                bar.set_message(format!("loss {loss:.4}"));
+                bar.inc(1);
+                if let (Some(log), Some(measured)) = (&mut health, trainer.health()) {
+                    let said = log.write(report.epoch, measured);
+                    bar.suspend(|| said.iter().for_each(|line| println!("{line}")));
                 }
             }
-        }),
-    }))
+            // Printed above the bar, and also when the output is not a terminal (CI, logs).
+            Event::Evaluated {
+                epochs,
+                evaluation,
+                stop,
+            } => bar.suspend(|| {
+                let epoch = format!("{:>2}", card::epochs(epochs));
+                println!(
+                    "epoch {epoch}: train loss {:.4} · {} · {:.0} s",
+                    smoothed.unwrap_or(f32::NAN),
+                    runs::result_text(evaluation.accuracy, evaluation.loss),
+                    started.elapsed().as_secs_f64()
+                );
+                if let Some(reason) = stop {
+                    println!("stopping early: {reason}");
+                }
+                // After the epoch's evaluation, so the checkpoint's ledger has it.
+                if epoch_end {
+                    if let Err(e) = save_checkpoint(trainer, &args.checkpoint, clock()) {
+                        println!("the checkpoint was not saved: {e}");
+                    }
+                }
+            }),
+        },
+    ))
     .map_err(|e| e.to_string())?;
     bar.finish_and_clear();
     if let (Some(log), Some(path)) = (health, &args.health) {
@@ -258,11 +263,11 @@ pub fn train(args: TrainArgs) -> CliResult {
     // A continued run's time includes the sessions before its checkpoint.
     let seconds = cost.seconds;
     let header = weights::WeightsHeader::new(
-        config.model.clone(),
+        config.architecture(),
         config.normalization,
         "mnist",
         trainer.model_epochs(),
-        Some(evaluation.accuracy),
+        evaluation.accuracy,
     );
     let weights_file = weights::to_bytes(&trainer.model(), &header).map_err(|e| e.to_string())?;
     std::fs::write(&args.out, &weights_file).map_err(|e| format!("{}: {e}", args.out.display()))?;

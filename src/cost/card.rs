@@ -37,8 +37,8 @@ pub fn text(record: &RunRecord) -> String {
         format!("Kindling run card · {}", record.recipe),
         format!(
             "model      {} · {} parameters",
-            config.model.describe(),
-            crate::cost::params(&config.model)
+            config.architecture().describe(),
+            crate::cost::params(&config.architecture())
         ),
         format!(
             "data       MNIST, {} training images per epoch{}",
@@ -49,9 +49,8 @@ pub fn text(record: &RunRecord) -> String {
         ),
         format!("device     {}", facts.device),
         format!(
-            "result     test accuracy {:.2}%, loss {:.4}, after {} epoch{}",
-            100.0 * facts.test_accuracy,
-            facts.test_loss,
+            "result     {}, after {} epoch{}",
+            crate::cost::runs::result_text(facts.test_accuracy, facts.test_loss),
             facts.epochs,
             if facts.epochs == 1 { "" } else { "s" }
         ),

@@ -172,12 +172,12 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    pub fn new(model: &ModelConfig, epochs: usize, early_stop: &EarlyStopConfig) -> Self {
+    pub fn new(network: &impl cost::Layers, epochs: usize, early_stop: &EarlyStopConfig) -> Self {
         Ledger {
-            train_flops_per_image: cost::train_flops(model),
+            train_flops_per_image: cost::train_flops(network),
             teacher_flops_per_image: 0.0,
-            forward_flops_per_image: cost::forward_flops(model),
-            params: cost::params(model),
+            forward_flops_per_image: cost::forward_flops(network),
+            params: cost::params(network),
             epochs,
             trained_images: 0,
             evaluated_images: 0,
@@ -212,16 +212,17 @@ impl Ledger {
     }
 
     /// A test-set evaluation `epochs` of training into the run (2.0 after the second) gave
-    /// `accuracy` on `images` images, at `seconds`. Returns why to stop, when the
-    /// early-stopping rule says so.
+    /// `accuracy` on `images` images (none for an autoencoder), at `seconds`. Returns why to
+    /// stop, when the early-stopping rule says so.
     pub fn evaluated(
         &mut self,
         epochs: f64,
-        accuracy: f32,
+        accuracy: Option<f32>,
         images: usize,
         seconds: f64,
     ) -> Option<StopReason> {
         self.evaluated_images += images;
+        let accuracy = accuracy?;
         for milestone in MILESTONES {
             let known = self.reached.iter().any(|r| r.0 == milestone);
             if accuracy >= milestone && !known {

@@ -10,6 +10,7 @@ pub mod runs;
 
 use crate::data::{IMAGE_SIDE, NUM_CLASSES};
 use crate::model::ModelConfig;
+use crate::nets::Architecture;
 
 /// One layer's size and work for a single image.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,7 +24,25 @@ pub struct LayerCost {
     pub backward_macs: usize,
 }
 
-/// The layers that do arithmetic, with their parameters and multiply-adds per image.
+/// What has layers to count: the CNN's sizes, or any network's ([`Architecture`]).
+pub trait Layers {
+    /// The layers that do arithmetic, with their parameters and multiply-adds per image.
+    fn layer_costs(&self) -> Vec<LayerCost>;
+}
+
+impl Layers for ModelConfig {
+    fn layer_costs(&self) -> Vec<LayerCost> {
+        layer_costs(self)
+    }
+}
+
+impl Layers for Architecture {
+    fn layer_costs(&self) -> Vec<LayerCost> {
+        Architecture::layer_costs(self)
+    }
+}
+
+/// The CNN's layers that do arithmetic, with their parameters and multiply-adds per image.
 /// Pooling, ReLU and dropout only compare or copy, and are not counted.
 pub fn layer_costs(config: &ModelConfig) -> Vec<LayerCost> {
     let (c1, c2, hidden) = (config.conv1_channels, config.conv2_channels, config.hidden);
@@ -69,21 +88,23 @@ pub fn layer_costs(config: &ModelConfig) -> Vec<LayerCost> {
 }
 
 /// Parameters of the whole model (121,930 for the seed).
-pub fn params(config: &ModelConfig) -> usize {
-    layer_costs(config).iter().map(|l| l.params).sum()
+pub fn params(model: &impl Layers) -> usize {
+    model.layer_costs().iter().map(|l| l.params).sum()
 }
 
 /// Forward FLOPs for one image (a multiply-add is two FLOPs): 5.06 M for the seed.
-pub fn forward_flops(config: &ModelConfig) -> f64 {
-    2.0 * layer_costs(config)
+pub fn forward_flops(model: &impl Layers) -> f64 {
+    2.0 * model
+        .layer_costs()
         .iter()
         .map(|l| l.macs as f64)
         .sum::<f64>()
 }
 
 /// FLOPs of one training step per image, forward and backward: 14.8 M for the seed.
-pub fn train_flops(config: &ModelConfig) -> f64 {
-    2.0 * layer_costs(config)
+pub fn train_flops(model: &impl Layers) -> f64 {
+    2.0 * model
+        .layer_costs()
         .iter()
         .map(|l| (l.macs + l.backward_macs) as f64)
         .sum::<f64>()

@@ -13,8 +13,6 @@ use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
 use serde::Serialize;
 
-use crate::model::Model;
-
 /// Steps between two health measurements on the CPU, and on WebGPU, where one measurement costs
 /// about a step (`./build.sh bench` times both with and without).
 pub const HEALTH_EVERY: usize = 10;
@@ -67,11 +65,16 @@ struct Collect<'a> {
 }
 
 impl ModuleVisitor for Collect<'_> {
-    fn enter_module(&mut self, name: &str, _container: &str) {
-        self.path.push(name.to_string());
+    // A network's variant (`Network::Cnn`) is not a layer: the layers are its fields.
+    fn enter_module(&mut self, name: &str, container: &str) {
+        if !container.starts_with("Enum:") {
+            self.path.push(name.to_string());
+        }
     }
-    fn exit_module(&mut self, _name: &str, _container: &str) {
-        self.path.pop();
+    fn exit_module(&mut self, _name: &str, container: &str) {
+        if !container.starts_with("Enum:") {
+            self.path.pop();
+        }
     }
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         if let Some(grad) = self.grads.get::<D>(param.id) {
@@ -83,7 +86,10 @@ impl ModuleVisitor for Collect<'_> {
     }
 }
 
-fn collect(model: &Model, grads: &GradientsParams) -> Vec<(String, ParamId, Tensor<1>, Tensor<1>)> {
+fn collect<M: Module>(
+    model: &M,
+    grads: &GradientsParams,
+) -> Vec<(String, ParamId, Tensor<1>, Tensor<1>)> {
     let mut visitor = Collect {
         path: Vec::new(),
         grads,
@@ -101,7 +107,7 @@ pub struct Before {
 }
 
 /// Takes note of the weights and gradients before the optimizer's step.
-pub fn before_step(model: &Model, grads: &GradientsParams) -> Before {
+pub fn before_step<M: Module>(model: &M, grads: &GradientsParams) -> Before {
     let mut layers: Vec<String> = Vec::new();
     let params = collect(model, grads)
         .into_iter()
@@ -118,9 +124,9 @@ pub fn before_step(model: &Model, grads: &GradientsParams) -> Before {
 
 /// The health of the step that took the weights of `before` to `after`'s; `clip` is the
 /// clipping norm the step used, if any.
-pub async fn measure(
+pub async fn measure<M: Module>(
     before: Before,
-    after: &Model,
+    after: &M,
     (step, every): (usize, usize),
     clip: Option<f64>,
 ) -> Result<Health, String> {
@@ -217,8 +223,8 @@ impl ModuleVisitor for Values {
 
 /// Scales the whole gradient down so its L2 norm is at most `max_norm` (a gradient already
 /// within it is unchanged). The scale stays on the device: no read back, no wait.
-pub fn clip_by_global_norm(
-    model: &Model,
+pub fn clip_by_global_norm<M: Module>(
+    model: &M,
     mut grads: GradientsParams,
     max_norm: f64,
 ) -> GradientsParams {

@@ -3,7 +3,7 @@
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::data::{Normalization, IMAGE_PIXELS, IMAGE_SIDE, NUM_CLASSES};
-use crate::model::Model;
+use crate::nets::Network;
 
 /// The model's answer for one image.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,13 +42,17 @@ pub fn input_tensor(
 }
 
 /// Class probabilities for one image, read back asynchronously (the browser cannot block).
+/// A classifier's only: an autoencoder is refused with a sentence.
 pub async fn predict(
-    model: &Model,
+    model: &Network,
     image: &[u8; IMAGE_PIXELS],
     normalization: Normalization,
     device: &Device,
 ) -> Result<Prediction, String> {
-    let probabilities = model.probabilities(input_tensor(image, normalization, device)); // [1, 10]
+    let logits = model
+        .logits(input_tensor(image, normalization, device))
+        .ok_or_else(|| format!("{} does not classify digits", model.kind().describe()))?;
+    let probabilities = burn::tensor::activation::softmax(logits, 1); // [1, 10]
     let data = probabilities
         .into_data_async()
         .await

@@ -14,7 +14,7 @@ pub mod precision;
 pub mod preprocess;
 
 use burn::config::Config;
-use burn::module::{Module, ModuleMapper, Param, ParamId};
+use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::tensor::activation::{relu, softmax};
@@ -99,7 +99,7 @@ impl ModelConfig {
             self.batch_norm
                 .then(|| BatchNormConfig::new(channels).init(device))
         };
-        Model {
+        crate::nets::numbered(Model {
             conv1: Conv2dConfig::new([1, self.conv1_channels], [3, 3]).init(device),
             norm1: norm(self.conv1_channels),
             conv2: Conv2dConfig::new([self.conv1_channels, self.conv2_channels], [3, 3])
@@ -108,8 +108,7 @@ impl ModelConfig {
             dense1: LinearConfig::new(self.flat_features(), self.hidden).init(device),
             dropout: DropoutConfig::new(self.dropout).init(),
             dense2: LinearConfig::new(self.hidden, NUM_CLASSES).init(device),
-        }
-        .numbered()
+        })
     }
 
     /// Output shape of each layer for one image, for `kindling info`.
@@ -153,25 +152,7 @@ pub struct Model {
     pub dense2: Linear,
 }
 
-/// Parameter ids of a new model: `FIRST_PARAM_ID` and on, in the model's order.
-const FIRST_PARAM_ID: u64 = 0x4B49_4E44_0000_0000; // "KIND"
-
 impl Model {
-    /// The model with its parameters numbered in order. burn draws each id at random and a
-    /// weights file records them, so without this two runs of one recipe, or a run and its
-    /// continuation from a checkpoint, would write different files for the same weights.
-    fn numbered(self) -> Model {
-        struct Number(u64);
-        impl ModuleMapper for Number {
-            fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-                let (_, value, mapper) = param.consume();
-                self.0 += 1;
-                Param::from_mapped_value(ParamId::from(self.0), value, mapper)
-            }
-        }
-        self.map(&mut Number(FIRST_PARAM_ID))
-    }
-
     /// Class scores before softmax; the loss works on these for numerical stability.
     ///
     /// Each pooling runs before its ReLU: the same result (max commutes with a monotone

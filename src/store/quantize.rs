@@ -12,7 +12,7 @@
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::model::{Model, ModelConfig};
+use crate::nets::{Architecture, Network};
 use crate::store::weights::WeightsError;
 
 const F32: u8 = 0;
@@ -62,7 +62,7 @@ pub fn dequantize(scales: &[f32], q: &[i8], dims: &[usize]) -> Vec<f32> {
 
 /// The model's weights as an int8 record. The model must be on the CPU (`weights::to_bytes`
 /// reads a WebGPU model back first).
-pub fn encode(model: &Model) -> Result<Vec<u8>, WeightsError> {
+pub fn encode(model: &Network) -> Result<Vec<u8>, WeightsError> {
     struct Encode(Vec<u8>, Option<WeightsError>);
     impl ModuleVisitor for Encode {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
@@ -101,7 +101,11 @@ pub fn encode(model: &Model) -> Result<Vec<u8>, WeightsError> {
 
 /// A `config` model on `device` with the weights of an int8 record; a record that does not fit
 /// the model (shapes, length) is refused.
-pub fn decode(config: &ModelConfig, record: &[u8], device: &Device) -> Result<Model, WeightsError> {
+pub fn decode(
+    config: &Architecture,
+    record: &[u8],
+    device: &Device,
+) -> Result<Network, WeightsError> {
     struct Decode<'a> {
         bytes: &'a [u8],
         device: Device,

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::cost;
 use crate::data::Normalization;
 use crate::model::{Model, ModelConfig};
+use crate::nets::{Architecture, Network, NetworkConfig, NetworkKind};
 use crate::store::quantize;
 
 const MAGIC: &[u8; 4] = b"KNDL";
@@ -27,7 +28,11 @@ const MAX_HEADER_LEN: usize = 64 * 1024;
 /// What the weights are: enough to rebuild the model and to tell the user where it came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WeightsHeader {
+    /// The CNN's sizes (a file of another network keeps the default CNN's here).
     pub model: ModelConfig,
+    /// The network, when it is not the CNN: files written before there were others lack it.
+    #[serde(default, skip_serializing_if = "NetworkConfig::is_cnn")]
+    pub network: NetworkConfig,
     /// Inputs must be scaled the way they were in training.
     pub normalization: Normalization,
     /// E.g. "mnist".
@@ -83,16 +88,26 @@ impl Precision {
 }
 
 impl WeightsHeader {
+    /// The network the file holds, with its sizes.
+    pub fn architecture(&self) -> Architecture {
+        Architecture {
+            network: self.network.clone(),
+            cnn: self.model.clone(),
+        }
+    }
+
     /// A header for weights about to be written; the record fields are filled by [`to_bytes`].
     pub fn new(
-        model: ModelConfig,
+        architecture: impl Into<Architecture>,
         normalization: Normalization,
         dataset: &str,
         epochs: usize,
         test_accuracy: Option<f32>,
     ) -> Self {
+        let architecture = architecture.into();
         Self {
-            model,
+            model: architecture.cnn,
+            network: architecture.network,
             normalization,
             dataset: dataset.to_string(),
             epochs,
@@ -121,10 +136,16 @@ pub enum WeightsError {
     BadHeader(String),
     /// The record bytes do not match the header's checksum.
     Corrupt,
-    /// The file holds a different network than the one asked for.
+    /// The file holds a different network, or other sizes, than the one asked for.
     WrongModel {
-        expected: ModelConfig,
-        found: ModelConfig,
+        expected: Architecture,
+        found: Architecture,
+    },
+    /// The file holds a kind of network this use has no meaning for (a classifier's weights
+    /// where an autoencoder's are expected, or the reverse).
+    WrongNetwork {
+        expected: NetworkKind,
+        found: NetworkKind,
     },
     /// burn refused the record (shapes or names do not fit).
     Record(String),
@@ -133,7 +154,7 @@ pub enum WeightsError {
     /// The header describes a model bigger than its record could hold: refused before the model
     /// is built, as building it would allocate what the header asks for.
     RecordTooSmall {
-        model: ModelConfig,
+        model: Architecture,
         precision: Precision,
         params: usize,
         record_len: usize,
@@ -158,6 +179,12 @@ impl std::fmt::Display for WeightsError {
             Self::WrongModel { expected, found } => write!(
                 f,
                 "the weights are for another model ({}), not this one ({})",
+                found.describe(),
+                expected.describe()
+            ),
+            Self::WrongNetwork { expected, found } => write!(
+                f,
+                "the weights are for {}, but {} is needed here",
                 found.describe(),
                 expected.describe()
             ),
@@ -190,13 +217,10 @@ impl std::error::Error for WeightsError {}
 
 /// Serialises `model`, in the header's precision, with a header describing it. The header's
 /// checksum fields are filled here.
-pub fn to_bytes(model: &Model, header: &WeightsHeader) -> Result<Vec<u8>, WeightsError> {
-    let burn_record = |model: Model| {
-        (model.into_record().into_bytes()).map_err(|e| WeightsError::Record(e.to_string()))
-    };
+pub fn to_bytes(model: &Network, header: &WeightsHeader) -> Result<Vec<u8>, WeightsError> {
     let record = match header.precision {
-        Precision::F32 => burn_record(model.clone())?.to_vec(),
-        Precision::F16 => burn_record(model.clone().map(&mut CastTo(DType::F16)))?.to_vec(),
+        Precision::F32 => burn_record(model.clone())?,
+        Precision::F16 => burn_record(model.clone().map(&mut CastTo(DType::F16)))?,
         Precision::Int8 => quantize::encode(model)?,
     };
     let header = WeightsHeader {
@@ -217,14 +241,14 @@ pub fn to_bytes(model: &Model, header: &WeightsHeader) -> Result<Vec<u8>, Weight
 /// [`to_bytes`] for a model on any device. The weights are read back asynchronously first:
 /// WebGPU in a browser cannot read a tensor synchronously, which `to_bytes` would.
 pub async fn to_bytes_async(
-    model: &Model,
+    model: &Network,
     header: &WeightsHeader,
 ) -> Result<Vec<u8>, WeightsError> {
     to_bytes(&read_to_cpu(model).await?, header)
 }
 
 /// A copy of `model` on the CPU, its weights read back with `into_data_async`.
-async fn read_to_cpu(model: &Model) -> Result<Model, WeightsError> {
+async fn read_to_cpu(model: &Network) -> Result<Network, WeightsError> {
     /// Every float parameter, flattened to one rank so they fit one list, with its shape.
     struct Collect(Vec<(ParamId, Tensor<1>, Vec<usize>)>);
     impl ModuleVisitor for Collect {
@@ -302,7 +326,7 @@ pub fn read_header(bytes: &[u8]) -> Result<(WeightsHeader, &[u8]), WeightsError>
             actual: bytes.len(),
         });
     }
-    header.model.validate().map_err(WeightsError::BadHeader)?;
+    (header.architecture().validate()).map_err(WeightsError::BadHeader)?;
     check_record_size(&header)?;
     if fnv1a(record) != header.record_checksum {
         return Err(WeightsError::Corrupt);
@@ -315,11 +339,11 @@ pub fn read_header(bytes: &[u8]) -> Result<(WeightsHeader, &[u8]), WeightsError>
 /// initialise) a model of any size before burn noticed the record does not fit it. The header's
 /// layer sizes must be validated first: they bound the parameter count.
 fn check_record_size(header: &WeightsHeader) -> Result<(), WeightsError> {
-    let params = cost::params(&header.model);
+    let params = cost::params(&header.architecture());
     let needed = params.saturating_mul(header.precision.min_bytes_per_weight());
     if header.record_len < needed {
         return Err(WeightsError::RecordTooSmall {
-            model: header.model.clone(),
+            model: header.architecture(),
             precision: header.precision,
             params,
             record_len: header.record_len,
@@ -339,57 +363,102 @@ fn parse_header(json: &[u8]) -> Result<WeightsHeader, WeightsError> {
     serde_json::from_value(value).map_err(bad)
 }
 
-/// Builds the model the file describes, with its weights, on `device`.
-pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<(Model, WeightsHeader), WeightsError> {
+/// Builds the network the file describes, with its weights, on `device`.
+pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<(Network, WeightsHeader), WeightsError> {
     let (header, record) = read_header(bytes)?;
-    let model = with_record(&header.model, header.precision, record, device)?;
+    let model = with_record(&header.architecture(), header.precision, record, device)?;
     Ok((model, header))
 }
 
-/// Like [`from_bytes`], but for the network `expected` describes: a file made for another
-/// variant (other layer sizes, or with BatchNorm where `expected` has none) is refused. The
-/// model takes `expected`'s dropout, which has no weights.
-pub fn from_bytes_for(
+/// [`from_bytes`] where only a CNN will do (its views, int8, distillation's teacher): a file
+/// of another network is refused with a sentence.
+pub fn cnn_from_bytes(
     bytes: &[u8],
-    expected: &ModelConfig,
     device: &Device,
 ) -> Result<(Model, WeightsHeader), WeightsError> {
+    let (network, header) = from_bytes(bytes, device)?;
+    Ok((into_cnn(network)?, header))
+}
+
+/// The CNN a network is, or the sentence saying it is another.
+pub fn into_cnn(network: Network) -> Result<Model, WeightsError> {
+    match network {
+        Network::Cnn(model) => Ok(model),
+        other => Err(WeightsError::WrongNetwork {
+            expected: NetworkKind::Cnn,
+            found: other.kind(),
+        }),
+    }
+}
+
+/// Like [`from_bytes`], but for the network `expected` describes: a file made for another
+/// network or variant (other layer sizes, or with BatchNorm where `expected` has none) is
+/// refused. The model takes `expected`'s dropout and noise, which have no weights.
+pub fn from_bytes_for(
+    bytes: &[u8],
+    expected: &Architecture,
+    device: &Device,
+) -> Result<(Network, WeightsHeader), WeightsError> {
     let (header, record) = read_header(bytes)?;
-    if !header.model.same_weights(expected) {
+    let found = header.architecture();
+    if found.kind() != expected.kind() {
+        return Err(WeightsError::WrongNetwork {
+            expected: expected.kind(),
+            found: found.kind(),
+        });
+    }
+    if !found.same_weights(expected) {
         return Err(WeightsError::WrongModel {
             expected: expected.clone(),
-            found: header.model,
+            found,
         });
     }
     let model = with_record(expected, header.precision, record, device)?;
     Ok((model, header))
 }
 
-/// A `config` model on `device` holding the weights of `record`.
+/// burn's record of the network's own module: a CNN's file holds the CNN's record, as it did
+/// before there were other networks.
+fn burn_record(network: Network) -> Result<Vec<u8>, WeightsError> {
+    let bytes = match network {
+        Network::Cnn(model) => model.into_record().into_bytes(),
+        Network::Rnn(rnn) => rnn.into_record().into_bytes(),
+        Network::Autoencoder(ae) => ae.into_record().into_bytes(),
+    };
+    Ok(bytes
+        .map_err(|e| WeightsError::Record(e.to_string()))?
+        .to_vec())
+}
+
+/// An `architecture` network on `device` holding the weights of `record`.
 fn with_record(
-    config: &ModelConfig,
+    architecture: &Architecture,
     precision: Precision,
     record: &[u8],
     device: &Device,
-) -> Result<Model, WeightsError> {
+) -> Result<Network, WeightsError> {
     if precision == Precision::Int8 {
-        return quantize::decode(config, record, device);
+        return quantize::decode(architecture, record, device);
     }
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(record.to_vec()))
         .map_err(|e| WeightsError::Record(e.to_string()))?
         .cast_to_module_dtype();
-    config
-        .init(device)
-        .try_load_record(record)
-        .map_err(|e| WeightsError::Record(e.to_string()))
+    let refused = |e: burn::store::RecordError| WeightsError::Record(e.to_string());
+    Ok(match architecture.init(device) {
+        Network::Cnn(model) => Network::Cnn(model.try_load_record(record).map_err(refused)?),
+        Network::Rnn(rnn) => Network::Rnn(rnn.try_load_record(record).map_err(refused)?),
+        Network::Autoencoder(ae) => {
+            Network::Autoencoder(ae.try_load_record(record).map_err(refused)?)
+        }
+    })
 }
 
-pub fn save(path: &Path, model: &Model, header: &WeightsHeader) -> Result<(), WeightsError> {
+pub fn save(path: &Path, model: &Network, header: &WeightsHeader) -> Result<(), WeightsError> {
     let bytes = to_bytes(model, header)?;
     std::fs::write(path, bytes).map_err(|e| WeightsError::Io(format!("{}: {e}", path.display())))
 }
 
-pub fn load(path: &Path, device: &Device) -> Result<(Model, WeightsHeader), WeightsError> {
+pub fn load(path: &Path, device: &Device) -> Result<(Network, WeightsHeader), WeightsError> {
     let bytes =
         std::fs::read(path).map_err(|e| WeightsError::Io(format!("{}: {e}", path.display())))?;
     from_bytes(&bytes, device)

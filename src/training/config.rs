@@ -8,6 +8,7 @@ use crate::data::augment::AugmentConfig;
 use crate::data::Normalization;
 use crate::model::precision::Compute;
 use crate::model::ModelConfig;
+use crate::nets::{Architecture, NetworkConfig, NetworkKind};
 use crate::store::checkpoint::CheckpointError;
 use crate::store::weights::WeightsError;
 use crate::training::distill::DistillConfig;
@@ -17,7 +18,10 @@ use crate::training::settings;
 /// Everything that defines a training run. The defaults are the seed's Keras recipe.
 #[derive(Config, Debug, PartialEq)]
 pub struct TrainingConfig {
-    /// The network's layer sizes.
+    /// The network, when it is not the CNN (the default): the RNN or the autoencoder, with
+    /// their sizes. Optional so that runs recorded before there were other networks still read.
+    pub network: Option<NetworkConfig>,
+    /// The CNN's layer sizes.
     #[config(default = "ModelConfig::new()")]
     pub model: ModelConfig,
     /// Passes over the training set.
@@ -100,7 +104,53 @@ impl TrainingConfig {
         if let Some(distill) = &self.distill {
             distill.validate().map_err(TrainError::Config)?;
         }
-        self.model.validate().map_err(TrainError::Config)
+        self.model.validate().map_err(TrainError::Config)?;
+        self.validate_network().map_err(TrainError::Config)
+    }
+
+    /// The network this run trains, with all its sizes.
+    pub fn architecture(&self) -> Architecture {
+        Architecture {
+            network: self.network.clone().unwrap_or_default(),
+            cnn: self.model.clone(),
+        }
+    }
+
+    /// Refuses what only the CNN (or only a classifier) offers, for the other networks.
+    fn validate_network(&self) -> Result<(), String> {
+        let kind = self.architecture().kind();
+        let refuse = |what: &str, only: &str| {
+            Err(format!(
+                "{what} is offered for {only} only, not for {}",
+                kind.describe()
+            ))
+        };
+        if kind != NetworkKind::Cnn {
+            if self.compute != crate::model::precision::Compute::F32 {
+                return refuse("mixed precision (f16)", "the CNN");
+            }
+            if self.distill.is_some() {
+                return refuse("distillation", "the CNN");
+            }
+        }
+        if !kind.classifies() {
+            if self.augment.mixup.is_some() {
+                return refuse("mixup", "the classifiers");
+            }
+            if self.early_stop.target.is_some() || self.early_stop.patience.is_some() {
+                return refuse(
+                    "early stopping (it watches the test accuracy)",
+                    "the classifiers",
+                );
+            }
+            if self.normalization != Normalization::UnitRange {
+                return Err(
+                    "the autoencoder draws pixels in [0, 1]: it needs inputs scaled to [0, 1]"
+                        .into(),
+                );
+            }
+        }
+        self.architecture().validate()
     }
 
     /// Whether the weights change once per epoch (gradient descent) instead of every batch.

@@ -1,22 +1,28 @@
-//! Evaluation: loss, accuracy and every prediction of a model on a dataset, in batches that
-//! bound memory, on any device (WebGPU reads back asynchronously).
+//! Evaluation: loss, accuracy and every prediction of a classifier on a dataset, or an
+//! autoencoder's reconstruction error, in batches that bound memory, on any device (WebGPU
+//! reads back asynchronously).
 
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor};
 
 use crate::data::{Dataset, Normalization};
-use crate::model::Model;
+use crate::nets::autoencoder::mean_squared_error;
+use crate::nets::Network;
 use crate::training::{batch_tensors, device_error, TrainError};
 
 /// Test-set results of the current weights.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evaluation {
-    /// Mean cross-entropy over the set.
+    /// Images evaluated.
+    pub images: usize,
+    /// The network's loss over the set: a classifier's mean cross-entropy, an autoencoder's
+    /// mean squared error per pixel (its reconstruction error, pixels in [0, 1]).
     pub loss: f32,
-    /// Fraction correct, 0–1.
-    pub accuracy: f32,
-    /// Predicted class of every image, in dataset order.
+    /// A classifier's fraction correct, 0–1; `None` for an autoencoder.
+    pub accuracy: Option<f32>,
+    /// A classifier's predicted class of every image, in dataset order (empty for an
+    /// autoencoder).
     pub predictions: Vec<u8>,
     /// The probability the model gave each prediction.
     pub confidences: Vec<f32>,
@@ -24,7 +30,7 @@ pub struct Evaluation {
 
 /// Loss, accuracy and predictions of `model` on `set`, in batches that bound memory.
 pub async fn evaluate(
-    model: &Model,
+    model: &Network,
     set: &Dataset,
     normalization: Normalization,
     device: &Device,
@@ -42,7 +48,13 @@ pub async fn evaluate(
     for chunk in indices.chunks(EVAL_BATCH) {
         set.fill_batch(chunk, normalization, &mut pixels, &mut labels);
         let (images, targets) = batch_tensors(&pixels, &labels, &device);
-        let logits = model.forward(images); // [chunk, 10]
+        let Some(logits) = model.logits(images.clone()) else {
+            // An autoencoder: how far each reconstruction is from its image.
+            let reconstructions = model.reconstruct(images.clone()); // [chunk, 1, 28, 28]
+            let error = mean_squared_error(reconstructions, images).into_scalar_async::<f32>();
+            loss_sum += error.await.map_err(device_error)? as f64 * chunk.len() as f64;
+            continue;
+        }; // [chunk, 10]
         let loss = CrossEntropyLossConfig::new()
             .init(&device)
             .forward(logits.clone(), targets)
@@ -67,8 +79,12 @@ pub async fn evaluate(
         .filter(|(p, l)| p == l)
         .count();
     Ok(Evaluation {
+        images: set.len(),
         loss: (loss_sum / set.len() as f64) as f32,
-        accuracy: correct as f32 / set.len() as f32,
+        accuracy: model
+            .kind()
+            .classifies()
+            .then(|| correct as f32 / set.len() as f32),
         predictions,
         confidences,
     })

@@ -32,8 +32,9 @@ pub struct Report {
 
 impl Report {
     /// The views of `evaluation` against the true `labels`, keeping the `mistakes` most
-    /// confident mistakes.
-    pub fn new(evaluation: &Evaluation, labels: &[u8], mistakes: usize) -> Self {
+    /// confident mistakes: a classifier's only (`None` for an autoencoder's).
+    pub fn new(evaluation: &Evaluation, labels: &[u8], mistakes: usize) -> Option<Self> {
+        let accuracy = evaluation.accuracy?;
         let mut confusion = [[0usize; NUM_CLASSES]; NUM_CLASSES];
         for (&label, &predicted) in labels.iter().zip(&evaluation.predictions) {
             confusion[label as usize][predicted as usize] += 1;
@@ -58,13 +59,13 @@ impl Report {
                 .then(a.index.cmp(&b.index))
         });
         wrong.truncate(mistakes);
-        Report {
-            accuracy: evaluation.accuracy,
+        Some(Report {
+            accuracy,
             loss: evaluation.loss,
             confusion,
             per_class_accuracy,
             most_confident_mistakes: wrong,
-        }
+        })
     }
 
     /// The confusion matrix as CSV: a header `label,0,…,9,accuracy`, then one row per class.

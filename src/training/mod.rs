@@ -25,6 +25,8 @@ use crate::data::{self, Dataset, IMAGE_SIDE, NUM_CLASSES};
 use crate::inspect::health::{self, Health};
 use crate::model::precision;
 use crate::model::{Model, ModelConfig};
+use crate::nets::autoencoder::mean_squared_error;
+use crate::nets::{Network, NetworkConfig};
 pub use crate::training::config::{TrainError, TrainingConfig};
 use crate::training::distill::distillation_loss;
 pub use crate::training::evaluation::{evaluate, Evaluation};
@@ -67,16 +69,16 @@ pub struct StepReport {
 pub struct Trainer {
     config: TrainingConfig,
     device: Device,
-    model: Model,
+    model: Network,
     /// The weights before the last update: the last ones whose loss was seen to be sane.
-    previous: Option<Model>,
+    previous: Option<Network>,
     /// Measure the gradients' health every so many steps.
     health_every: Option<usize>,
     /// The last step's health, when that step measured it.
     health: Option<Health>,
     optimizer: ModuleOptimizer,
     /// Gradient descent: the gradient of the epoch so far.
-    accumulated: GradientsAccumulator<Model>,
+    accumulated: GradientsAccumulator<Network>,
     train: Dataset,
     order: Vec<usize>,
     /// 0-based epoch and batch of the next step.
@@ -162,9 +164,10 @@ impl Trainer {
     /// Records a test-set evaluation of the current weights, taken `seconds` after the run was
     /// opened: FLOPs, milestones, early stopping. `Some` when early stopping ends the run here.
     pub fn evaluated(&mut self, evaluation: &Evaluation, seconds: f64) -> Option<StopReason> {
-        let images = evaluation.predictions.len();
+        let images = evaluation.images;
         let seconds = self.seconds_before + seconds;
-        (self.ledger).evaluated(self.progress(), evaluation.accuracy, images, seconds)
+        let progress = self.progress();
+        (self.ledger).evaluated(progress, evaluation.accuracy, images, seconds)
     }
 
     /// What the run has spent by `seconds` after it was opened (a continued run adds the time
@@ -186,7 +189,7 @@ impl Trainer {
     }
 
     /// The current weights for inference: no autodiff, dropout off.
-    pub fn model(&self) -> Model {
+    pub fn model(&self) -> Network {
         self.model.valid()
     }
 
@@ -210,23 +213,7 @@ impl Trainer {
             &mut self.labels,
         );
         let soft_targets = self.augment_batch();
-        let (images, targets) = batch_tensors(&self.pixels, &self.labels, &self.device);
-
-        let teacher_logits = self.teacher_logits().await?; // [batch, 10]
-        let logits = precision::forward(&self.model, images, self.config.compute); // [batch, 10]
-        let loss = match soft_targets {
-            // Mixup's blended targets: [batch, 10]
-            Some(soft) => soft_cross_entropy(logits.clone(), soft_tensor(soft, &self.device)),
-            None => CrossEntropyLossConfig::new()
-                .init(&self.device)
-                .forward(logits.clone(), targets), // [1]
-        };
-        let loss = match (teacher_logits, &self.config.distill) {
-            (Some(teacher), Some(d)) => {
-                distillation_loss(logits, teacher, loss, d.temperature, d.alpha)
-            }
-            _ => loss,
-        };
+        let loss = self.loss(soft_targets).await?; // [1]
         let penalty = self.model.weight_penalty(self.config.l1, self.config.l2); // [1]
         let total = match &penalty {
             Some(penalty) => loss.clone() + penalty.clone(),
@@ -323,6 +310,48 @@ impl Trainer {
 }
 
 impl Trainer {
+    /// The loss of the batch just filled (and augmented), as its network defines it: a
+    /// classifier's cross-entropy (against mixup's soft targets if given, blended with the
+    /// teacher's when distilling), or an autoencoder's reconstruction error.
+    async fn loss(&self, soft_targets: Option<Vec<f32>>) -> Result<Tensor<1>, TrainError> {
+        let (images, targets) = batch_tensors(&self.pixels, &self.labels, &self.device);
+        let logits = match &self.model {
+            Network::Cnn(model) => precision::forward(model, images, self.config.compute),
+            Network::Rnn(rnn) => rnn.forward(images),
+            Network::Autoencoder(autoencoder) => {
+                let Some(NetworkConfig::Autoencoder(config)) = &self.config.network else {
+                    unreachable!("an autoencoder is trained by an autoencoder's run")
+                };
+                let inputs = match config.noise > 0.0 {
+                    true => {
+                        let seed = self.config.seed ^ 0x0015_E000;
+                        let step = self.steps_done() as u64;
+                        let mut rng = SplitMix64::for_parts(seed, step, 0);
+                        let noisy = config.add_noise(&self.pixels, &mut rng);
+                        batch_tensors(&noisy, &self.labels, &self.device).0
+                    }
+                    false => images.clone(),
+                };
+                // [batch, 1, 28, 28] against the clean images
+                return Ok(mean_squared_error(autoencoder.forward(inputs), images));
+            }
+        }; // [batch, 10]
+        let teacher_logits = self.teacher_logits().await?; // [batch, 10]
+        let loss = match soft_targets {
+            // Mixup's blended targets: [batch, 10]
+            Some(soft) => soft_cross_entropy(logits.clone(), soft_tensor(soft, &self.device)),
+            None => CrossEntropyLossConfig::new()
+                .init(&self.device)
+                .forward(logits.clone(), targets), // [1]
+        };
+        Ok(match (teacher_logits, &self.config.distill) {
+            (Some(teacher), Some(d)) => {
+                distillation_loss(logits, teacher, loss, d.temperature, d.alpha)
+            }
+            _ => loss,
+        })
+    }
+
     /// Augments the batch just filled, with randomness fixed by (seed, epoch, batch) so a run
     /// can be repeated. Returns mixup's soft targets, if mixup is on.
     fn augment_batch(&mut self) -> Option<Vec<f32>> {

@@ -55,11 +55,12 @@ impl Trainer {
             // parameters are initialised (and numbered) here, not on first use.
             Start::Fresh => {
                 device.seed(config.seed);
-                (config.model.init(device), 0)
+                (config.architecture().init(device), 0)
             }
             Start::Weights(bytes) => {
-                let (model, header) = weights::from_bytes_for(bytes, &config.model, device)
-                    .map_err(TrainError::Weights)?;
+                let (model, header) =
+                    weights::from_bytes_for(bytes, &config.architecture(), device)
+                        .map_err(TrainError::Weights)?;
                 (model, header.epochs)
             }
             Start::Checkpoint(checkpoint) => {
@@ -70,14 +71,15 @@ impl Trainer {
                 header.check_data(&train).map_err(TrainError::Checkpoint)?;
                 // Loaded through burn's record, the parameters keep the ids the optimizer's
                 // state is keyed by.
-                let (model, _) = weights::from_bytes_for(checkpoint.weights, &config.model, device)
-                    .map_err(refused)?;
+                let (model, _) =
+                    weights::from_bytes_for(checkpoint.weights, &config.architecture(), device)
+                        .map_err(refused)?;
                 (model, header.epochs_before)
             }
         };
         let device = device.clone().autodiff();
         let mut trainer = Trainer {
-            ledger: Ledger::new(&config.model, config.epochs, &config.early_stop),
+            ledger: Ledger::new(&config.architecture(), config.epochs, &config.early_stop),
             teacher: None,
             optimizer: config.optimizer.init(),
             accumulated: GradientsAccumulator::new(),
@@ -123,7 +125,7 @@ impl Trainer {
         }
         let config = &self.config;
         let about = WeightsHeader::new(
-            config.model.clone(),
+            config.architecture(),
             config.normalization,
             "mnist",
             self.model_epochs(),

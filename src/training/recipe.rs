@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::cost::energy::EnergySettings;
 use crate::model::precision::Compute;
 use crate::model::ModelConfig;
+use crate::nets::{Cell, NetworkConfig, NetworkKind};
 use crate::training::distill::DistillConfig;
 use crate::training::optimizer::{OptimizerKind, ScheduleKind};
 #[cfg(feature = "native")]
@@ -19,6 +20,18 @@ use crate::training::TrainingConfig;
 #[serde(default)]
 #[cfg_attr(feature = "native", derive(clap::Args))]
 pub struct RecipeSettings {
+    /// The network to train [default: cnn].
+    #[cfg_attr(feature = "native", arg(long, value_enum))]
+    pub network: Option<NetworkKind>,
+    /// The RNN's recurrent cell [default: lstm].
+    #[cfg_attr(feature = "native", arg(long, value_enum))]
+    pub cell: Option<Cell>,
+    #[cfg_attr(feature = "native", arg(long = UNITS.flag, value_parser = parser::<usize>(UNITS), help = UNITS.help_line()))]
+    pub units: Option<usize>,
+    #[cfg_attr(feature = "native", arg(long = BOTTLENECK.flag, value_parser = parser::<usize>(BOTTLENECK), help = BOTTLENECK.help_line()))]
+    pub bottleneck: Option<usize>,
+    #[cfg_attr(feature = "native", arg(long = NOISE.flag, value_parser = parser::<f64>(NOISE), help = NOISE.help_line()))]
+    pub noise: Option<f64>,
     /// Update rule [default: adam].
     #[cfg_attr(feature = "native", arg(long, value_enum))]
     pub optimizer: Option<OptimizerKind>,
@@ -98,6 +111,23 @@ impl RecipeSettings {
     /// `config` with every setting given here. Choosing an optimizer brings its default
     /// learning rate and weight decay, unless they are given too.
     pub fn apply(&self, mut config: TrainingConfig) -> TrainingConfig {
+        if let Some(kind) = self.network {
+            let keep = config.architecture().kind() == kind;
+            if !keep {
+                config.network = (kind != NetworkKind::Cnn).then(|| NetworkConfig::of(kind));
+            }
+        }
+        match &mut config.network {
+            Some(NetworkConfig::Rnn(rnn)) => {
+                rnn.cell = self.cell.unwrap_or(rnn.cell);
+                rnn.units = self.units.unwrap_or(rnn.units);
+            }
+            Some(NetworkConfig::Autoencoder(ae)) => {
+                ae.bottleneck = self.bottleneck.unwrap_or(ae.bottleneck);
+                ae.noise = self.noise.unwrap_or(ae.noise);
+            }
+            _ => {}
+        }
         if self.student {
             config.model = ModelConfig::student().with_batch_norm(config.model.batch_norm);
         }
@@ -154,6 +184,43 @@ impl RecipeSettings {
         augment.mixup = self.mixup.or(augment.mixup);
         config.clip_norm = self.clip_norm.or(config.clip_norm);
         config
+    }
+
+    /// Refuses a setting of another network than `config`'s (`--units` for the CNN): it would
+    /// silently change nothing.
+    pub fn check_network(&self, config: &TrainingConfig) -> Result<(), String> {
+        let kind = config.architecture().kind();
+        let given = [
+            (NetworkKind::Rnn, "cell", self.cell.is_some()),
+            (NetworkKind::Rnn, UNITS.label, self.units.is_some()),
+            (
+                NetworkKind::Autoencoder,
+                BOTTLENECK.label,
+                self.bottleneck.is_some(),
+            ),
+            (NetworkKind::Autoencoder, NOISE.label, self.noise.is_some()),
+        ];
+        let cnn_only = self.student
+            || self.batch_norm
+            || self.conv1.is_some()
+            || self.conv2.is_some()
+            || self.hidden.is_some()
+            || self.dropout.is_some();
+        if cnn_only && kind != NetworkKind::Cnn {
+            return Err(format!(
+                "the CNN's layer settings (student, BatchNorm, conv1, conv2, hidden, dropout) do \
+                 not apply to {}",
+                kind.describe()
+            ));
+        }
+        match given.iter().find(|(owner, _, set)| *set && *owner != kind) {
+            Some((owner, label, _)) => Err(format!(
+                "the {label} is a setting of {}, not of {}",
+                owner.describe(),
+                kind.describe()
+            )),
+            None => Ok(()),
+        }
     }
 
     /// How to distil, for a run that has a teacher: the defaults with the settings given here.
@@ -213,6 +280,7 @@ impl RunSettings {
         if let Some(energy) = &self.energy {
             energy.validate()?;
         }
+        self.recipe.check_network(config)?;
         config.validate().map_err(|e| e.to_string())
     }
 }

@@ -351,6 +351,27 @@ pub const HIDDEN: Setting = Setting {
     default: 64.0,
     ..setting("hidden", "hidden", "width of the hidden layer")
 };
+pub const UNITS: Setting = Setting {
+    help: "RNN: units of the LSTM's or GRU's hidden state.",
+    integer: true,
+    min: Closed(1.0),
+    max: Closed(MAX_WIDTH),
+    default: 128.0,
+    ..setting("units", "units", "units of the recurrent layer")
+};
+pub const BOTTLENECK: Setting = Setting {
+    help: "Autoencoder: numbers in the code a digit is squeezed into (2 draws a map).",
+    integer: true,
+    min: Closed(1.0),
+    max: Closed(784.0),
+    default: 32.0,
+    ..setting("bottleneck", "bottleneck", "size of the code")
+};
+pub const NOISE: Setting = Setting {
+    help: "Denoising autoencoder: the std of the noise added to each training input \
+           (pixels in [0, 1]); 0 turns it off.",
+    ..setting("noise", "noise", "noise level")
+};
 pub const TEMPERATURE: Setting = Setting {
     help: "Distillation: softens the teacher's and the student's outputs.",
     min: Closed(1.0),
@@ -409,6 +430,9 @@ pub const ALL: &[Setting] = &[
     CONV1,
     CONV2,
     HIDDEN,
+    UNITS,
+    BOTTLENECK,
+    NOISE,
     TEMPERATURE,
     ALPHA,
     WATTS,

@@ -28,6 +28,8 @@ pub use webgpu::{use_webgpu_kernels, webgpu_device};
 #[cfg(feature = "page")]
 mod inspect;
 #[cfg(feature = "page")]
+mod networks;
+#[cfg(feature = "page")]
 mod predict;
 #[cfg(feature = "page")]
 mod recipe;

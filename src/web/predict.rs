@@ -14,6 +14,7 @@ use crate::inspect::Projection;
 use crate::model::inference;
 use crate::model::preprocess;
 use crate::model::Model;
+use crate::nets::Network;
 use crate::store::weights::{self, WeightsHeader};
 
 /// Runs a future that the CPU backend has already resolved (it computes eagerly), so that
@@ -52,6 +53,9 @@ pub struct Predictor {
     pub(super) projection: Option<Projection>,
     /// The map being computed, a part at a time.
     pub(super) map_in_progress: Option<MapInProgress>,
+    /// The run's network when it is not the CNN (the RNN, the autoencoder), with its header:
+    /// its views are drawn beside the CNN's.
+    pub(super) network: Option<(Network, WeightsHeader)>,
 }
 
 #[wasm_bindgen]
@@ -59,7 +63,7 @@ impl Predictor {
     #[wasm_bindgen(constructor)]
     pub fn new(weights: &[u8]) -> Result<Predictor, JsError> {
         let device = Device::flex();
-        let (model, header) = weights::from_bytes(weights, &device).map_err(js_error)?;
+        let (model, header) = weights::cnn_from_bytes(weights, &device).map_err(js_error)?;
         Ok(Predictor {
             model,
             header,
@@ -67,15 +71,21 @@ impl Predictor {
             test: None,
             projection: None,
             map_in_progress: None,
+            network: None,
         })
     }
 
-    /// Replaces the model with a weights file's; a damaged or foreign file is refused with a
-    /// message and the current model stays. Returns the file's header as JSON.
+    /// Takes a weights file's network: a CNN's replaces the CNN that answers drawings, another
+    /// network's (the RNN, the autoencoder) is drawn beside it. A damaged or foreign file is
+    /// refused with a message and the current models stay. Returns the file's header as JSON.
     pub fn load(&mut self, weights: &[u8]) -> Result<String, JsError> {
-        let (model, header) = weights::from_bytes(weights, &self.device).map_err(js_error)?;
-        (self.model, self.header) = (model, header);
-        Ok(self.header())
+        let (network, header) = weights::from_bytes(weights, &self.device).map_err(js_error)?;
+        let json = json(&header);
+        match network {
+            Network::Cnn(model) => (self.model, self.header) = (model, header),
+            other => self.network = Some((other, header)),
+        }
+        Ok(json)
     }
 
     /// The current weights' header as JSON (dataset, epochs, test accuracy).
@@ -86,8 +96,9 @@ impl Predictor {
     /// Ten probabilities for a 28×28 input from `prepareImage`.
     pub fn predict(&self, image: &[u8]) -> Result<Vec<f32>, JsError> {
         let image = input(image)?;
+        let cnn = Network::Cnn(self.model.clone());
         let prediction = now(inference::predict(
-            &self.model,
+            &cnn,
             image,
             self.header.normalization,
             &self.device,

@@ -46,21 +46,29 @@ pub(super) struct StepJson {
 
 #[derive(Serialize)]
 struct EvaluationJson {
+    /// A classifier's cross-entropy, an autoencoder's reconstruction error.
     loss: f32,
-    accuracy: f32,
+    /// A classifier's test accuracy; none for an autoencoder.
+    accuracy: Option<f32>,
     /// Why early stopping ends the run here, if it does.
     stop: Option<String>,
     /// What the run has spent, this evaluation included.
     cost: CostReport,
     /// The predicted class of the first `SHOWN` test images, for the results grid.
     predictions: Vec<u8>,
-    /// Confusion matrix, per-class accuracy and the most confident mistakes.
-    report: Report,
+    /// A classifier's confusion matrix, per-class accuracy and most confident mistakes.
+    report: Option<Report>,
     /// The 28×28 pixels of each of the report's mistakes, in its order.
     mistake_images: Vec<Vec<u8>>,
     /// The confusion matrix as CSV, for the page's export.
-    confusion_csv: String,
+    confusion_csv: Option<String>,
+    /// An autoencoder's reconstructions of the first `RECONSTRUCTED` test images, 28×28
+    /// pixels (0–255) each, concatenated.
+    reconstructions: Option<Vec<u8>>,
 }
+
+/// Test images an autoencoder's evaluation shows reconstructed, beside the originals.
+pub(super) const RECONSTRUCTED: usize = 24;
 
 /// Mistakes the page shows after each epoch, most confident first.
 const MISTAKES_SHOWN: usize = 24;
@@ -74,10 +82,12 @@ pub(super) fn evaluation_json(
     test: &Dataset,
     stop: Option<String>,
     cost: CostReport,
+    reconstructions: Option<Vec<u8>>,
 ) -> String {
     let shown = evaluation.predictions.len().min(SHOWN);
     let report = Report::new(evaluation, test.labels(), MISTAKES_SHOWN);
-    let mistake_images = (report.most_confident_mistakes.iter())
+    let mistake_images = (report.iter())
+        .flat_map(|r| &r.most_confident_mistakes)
         .map(|m| test.image(m.index).to_vec())
         .collect();
     json(&EvaluationJson {
@@ -86,8 +96,9 @@ pub(super) fn evaluation_json(
         stop,
         cost,
         predictions: evaluation.predictions[..shown].to_vec(),
-        confusion_csv: report.confusion_csv(),
+        confusion_csv: report.as_ref().map(Report::confusion_csv),
         report,
         mistake_images,
+        reconstructions,
     })
 }

@@ -9,12 +9,13 @@ use burn::tensor::Device;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use super::reports::{evaluation_json, StepJson, SHOWN};
+use super::reports::{evaluation_json, StepJson, RECONSTRUCTED, SHOWN};
 use super::{js_error, json, named_error, now_ms, training_error, Datasets};
 use crate::cost::energy::EnergySettings;
 use crate::cost::runs::{RunFacts, RunRecord};
 use crate::data::Dataset;
 use crate::inspect::health;
+use crate::nets::Network;
 use crate::store::checkpoint::{self, Checkpoint};
 use crate::store::weights::{self, WeightsHeader};
 use crate::training::recipe::RunSettings;
@@ -36,9 +37,9 @@ pub struct Training {
     /// Steps done when the run was opened (more than 0 from a checkpoint): the rate and the
     /// time left count from here.
     steps_at_open: usize,
-    /// The last test-set evaluation's `(accuracy, loss)`, which weights files and the run's
-    /// record carry.
-    last_evaluation: Rc<Cell<Option<(f32, f32)>>>,
+    /// The last test-set evaluation's `(accuracy, loss)` (an autoencoder has no accuracy),
+    /// which weights files and the run's record carry.
+    last_evaluation: Rc<Cell<Option<(Option<f32>, f32)>>>,
 }
 
 #[wasm_bindgen]
@@ -133,6 +134,18 @@ impl Training {
             let evaluation = evaluate(&model, &test, normalization, &device)
                 .await
                 .map_err(training_error)?;
+            // An autoencoder's reconstructions of the first test images, beside them.
+            let reconstructions = match &model {
+                Network::Autoencoder(ae) => {
+                    let count = test.len().min(RECONSTRUCTED);
+                    let images: Vec<u8> = (0..count).flat_map(|i| test.image(i).to_vec()).collect();
+                    Some(
+                        (ae.reconstruct_bytes(&images, &device).await)
+                            .map_err(|e| training_error(crate::training::TrainError::Device(e)))?,
+                    )
+                }
+                _ => None,
+            };
             busy.set(busy.get() + now_ms() - started);
             last.set(Some((evaluation.accuracy, evaluation.loss)));
             let (stop, cost) = {
@@ -148,6 +161,7 @@ impl Training {
                 &test,
                 stop,
                 cost,
+                reconstructions,
             )))
         })
     }
@@ -163,7 +177,8 @@ impl Training {
                 Some(name) => serde_json::from_value(name.into())
                     .map_err(|_| JsError::new(&format!("no weights precision called {name:?}")))?,
             };
-            let bytes = weights_file(&cell, precision, last.map(|(accuracy, _)| accuracy)).await?;
+            let bytes =
+                weights_file(&cell, precision, last.and_then(|(accuracy, _)| accuracy)).await?;
             Ok(js_sys::Uint8Array::from(&bytes[..]).into())
         })
     }
@@ -223,7 +238,7 @@ impl Training {
         future_to_promise(async move {
             let (accuracy, loss) =
                 last.ok_or_else(|| JsError::new("the run has not been evaluated yet"))?;
-            let model_bytes = weights_file(&cell, weights::Precision::F32, Some(accuracy))
+            let model_bytes = weights_file(&cell, weights::Precision::F32, accuracy)
                 .await?
                 .len();
             let record = with_trainer(&cell, |trainer| {
@@ -336,7 +351,7 @@ impl Training {
         let trainer = match teacher {
             None => trainer,
             Some(bytes) => {
-                let (teacher, header) = weights::from_bytes(&bytes, &device)
+                let (teacher, header) = weights::cnn_from_bytes(&bytes, &device)
                     .map_err(|e| refused(format!("the teacher: {e}")))?;
                 (trainer.with_teacher(teacher, &header.model)).map_err(training_error)?
             }
@@ -365,7 +380,7 @@ async fn weights_file(
         let header = WeightsHeader {
             precision,
             ..WeightsHeader::new(
-                config.model.clone(),
+                config.architecture(),
                 config.normalization,
                 "mnist",
                 trainer.model_epochs(),

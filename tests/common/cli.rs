@@ -28,3 +28,32 @@ pub fn write_scan(pixels: &[u8], path: &Path) {
     image::imageops::overlay(&mut paper, &page, 30, 20);
     paper.save(path).unwrap();
 }
+
+/// `kindling train` for one epoch on the first `images` training images (100 test images), its
+/// outputs in this test's scratch folder named after `tag`, with `extra` flags.
+pub fn short_run(tag: &str, images: usize, extra: &[&str]) -> std::process::Output {
+    let file = |suffix: &str| {
+        scratch(&format!("{tag}{suffix}"))
+            .to_string_lossy()
+            .into_owned()
+    };
+    let (weights, runs, card) = (file(".kndl"), file(".jsonl"), file("-card.json"));
+    let images = images.to_string();
+    let mut args = vec![
+        "train",
+        "--limit",
+        &images,
+        "--test-limit",
+        "100",
+        "--epochs",
+        "1",
+        "--out",
+        &weights,
+        "--runs",
+        &runs,
+        "--card",
+        &card,
+    ];
+    args.extend(extra);
+    kindling(&args)
+}

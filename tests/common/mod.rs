@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
+pub mod nets;
 pub mod views;
 
 use kindling::data::{Dataset, Split, IMAGE_PIXELS};
@@ -81,8 +82,8 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
 /// Every float the model holds (parameters and BatchNorm's running statistics), as bits, in
 /// the model's order: equal lists mean the same model bit for bit. The model must be on the
 /// CPU (`flex`), which reads synchronously.
-pub fn parameter_bits(model: &kindling::model::Model) -> Vec<u32> {
-    use burn::module::{Module, ModuleVisitor, Param};
+pub fn parameter_bits(model: &impl burn::module::Module) -> Vec<u32> {
+    use burn::module::{ModuleVisitor, Param};
     use burn::tensor::Tensor;
     struct Bits(Vec<u32>);
     impl ModuleVisitor for Bits {
