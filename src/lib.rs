@@ -1,4 +1,5 @@
-//! Kindling: train the classic MNIST CNN natively and in the browser, with its cost in view.
+//! Kindling: train MNIST networks (the classic CNN, an RNN, an autoencoder) natively and in the
+//! browser, with their cost in view.
 //!
 //! The same model and training code run on every device burn offers: `flex` on the CPU (native
 //! and wasm) and WebGPU in the browser.

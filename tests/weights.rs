@@ -152,7 +152,7 @@ fn weights_of_another_model_are_refused() {
     let small = ModelConfig::new().with_hidden(32);
     let other = weights::to_bytes(&Network::Cnn(small.init(&device)), &header(&small)).unwrap();
     match weights::from_bytes_for(&other, &ModelConfig::new().into(), &device) {
-        Err(WeightsError::WrongModel { found, .. }) => assert_eq!(found, small.clone().into()),
+        Err(WeightsError::WrongModel { found, .. }) => assert_eq!(*found, small.clone().into()),
         other => panic!("expected WrongModel, got {:?}", other.map(|(_, h)| h)),
     }
     // A header that lies about the model: a bigger one than the record holds is refused from

@@ -1,4 +1,5 @@
-//! `kindling`: train, evaluate and query the MNIST CNN from a terminal, on the CPU (`flex`).
+//! `kindling`: train, evaluate and query MNIST networks (the CNN, the RNN, the autoencoder) from a
+//! terminal, on the CPU (`flex`).
 
 mod compare;
 mod explain;
@@ -33,7 +34,7 @@ const PRETRAINED: &[u8] = include_bytes!("../../weights/mnist-cnn.kndl");
 #[command(
     name = "kindling",
     version,
-    about = "Train the classic MNIST CNN and see what it costs"
+    about = "Train MNIST networks (the classic CNN, an RNN, an autoencoder) and see what they cost"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -44,15 +45,16 @@ struct Cli {
 #[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
-    /// Train the CNN on MNIST, save its weights and record the run.
+    /// Train a network on MNIST (the CNN by default; --network rnn or autoencoder), save its
+    /// weights and record the run.
     Train(TrainArgs),
     /// The recorded runs side by side: recipe, test accuracy, time.
     Runs {
         #[arg(long, value_name = "FILE", default_value = RUNS_FILE)]
         file: PathBuf,
     },
-    /// Test accuracy of a weights file: overall, per class, the confusion matrix and the most
-    /// confident mistakes.
+    /// Test accuracy of a classifier's weights file: overall, per class, the confusion matrix
+    /// and the most confident mistakes; an autoencoder's reconstruction error.
     Eval {
         /// Weights file (default: the shipped pretrained weights).
         #[arg(long)]

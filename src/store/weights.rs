@@ -138,8 +138,8 @@ pub enum WeightsError {
     Corrupt,
     /// The file holds a different network, or other sizes, than the one asked for.
     WrongModel {
-        expected: Architecture,
-        found: Architecture,
+        expected: Box<Architecture>,
+        found: Box<Architecture>,
     },
     /// The file holds a kind of network this use has no meaning for (a classifier's weights
     /// where an autoencoder's are expected, or the reverse).
@@ -154,7 +154,7 @@ pub enum WeightsError {
     /// The header describes a model bigger than its record could hold: refused before the model
     /// is built, as building it would allocate what the header asks for.
     RecordTooSmall {
-        model: Architecture,
+        model: Box<Architecture>,
         precision: Precision,
         params: usize,
         record_len: usize,
@@ -343,7 +343,7 @@ fn check_record_size(header: &WeightsHeader) -> Result<(), WeightsError> {
     let needed = params.saturating_mul(header.precision.min_bytes_per_weight());
     if header.record_len < needed {
         return Err(WeightsError::RecordTooSmall {
-            model: header.architecture(),
+            model: Box::new(header.architecture()),
             precision: header.precision,
             params,
             record_len: header.record_len,
@@ -409,8 +409,8 @@ pub fn from_bytes_for(
     }
     if !found.same_weights(expected) {
         return Err(WeightsError::WrongModel {
-            expected: expected.clone(),
-            found,
+            expected: Box::new(expected.clone()),
+            found: Box::new(found),
         });
     }
     let model = with_record(expected, header.precision, record, device)?;

@@ -21,6 +21,9 @@ use crate::store::weights::{self, WeightsHeader};
 use crate::training::recipe::RunSettings;
 use crate::training::{evaluate, Start, Trainer};
 
+/// A test-set evaluation's `(accuracy, loss)`: an autoencoder has no accuracy.
+type TestResult = (Option<f32>, f32);
+
 /// A training run: the trainer and the test set on one device. Steps are asynchronous (WebGPU
 /// reads back asynchronously); the worker awaits each before the next.
 #[wasm_bindgen]
@@ -39,7 +42,7 @@ pub struct Training {
     steps_at_open: usize,
     /// The last test-set evaluation's `(accuracy, loss)` (an autoencoder has no accuracy),
     /// which weights files and the run's record carry.
-    last_evaluation: Rc<Cell<Option<(Option<f32>, f32)>>>,
+    last_evaluation: Rc<Cell<Option<TestResult>>>,
 }
 
 #[wasm_bindgen]
