@@ -96,11 +96,12 @@ fn an_lstm_learns_to_read_digits_row_by_row() {
 
 #[test]
 fn an_autoencoder_learns_to_draw_digits_back() {
-    // A black picture is 0.11 away from the average digit (mean squared): learning is far below.
-    let evaluation = train(autoencoder(32), 6000, 1, 0.001);
+    // A black picture is 0.11 away from the average digit (mean squared); training on mean squared
+    // error itself sat near 0.06–0.08 here, at about the average digit.
+    let evaluation = train(autoencoder(32), 2000, 2, 0.003);
     assert_eq!(evaluation.accuracy, None, "an autoencoder has no accuracy");
     assert!(
-        evaluation.loss < 0.05,
+        evaluation.loss < 0.04,
         "reconstruction error {}",
         evaluation.loss
     );

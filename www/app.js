@@ -5,8 +5,8 @@ import { clearCheckpoint, loadCheckpoint, saveCheckpoint } from './store.js';
 import { RunList } from './runs.js';
 import { setEnergyPresets, showCard, showCompression, showCost } from './cost.js';
 import { drawPreview, fillForm, fillPreset, readSettings, requestPreview, startForm } from './form.js';
-import { clearResults, drawGrid, drawViews } from './results.js';
-import { teacherWeights, useRunWeights, useShippedWeights } from './drawing.js';
+import { clearResults, drawGrid, drawReconstructions, drawViews } from './results.js';
+import { forgetNetwork, teacherWeights, useRunWeights, useShippedWeights } from './drawing.js';
 import { download, downloadWeights } from './figures.js';
 import { addHealth, newRun } from './inside.js';
 
@@ -35,7 +35,7 @@ async function startRun(settings, from) {
   for (const id of ['card', 'compression']) $(id).hidden = true;
   $('cost').textContent = '';
   $('compress').disabled = true;
-  chart.reset();
+  chart.reset(settings.network);
   $('resume-offer').hidden = true;
   $('run-error').textContent = '';
   $('status').textContent = 'Starting…';
@@ -115,6 +115,16 @@ $('reset').onclick = () => {
   $('status').textContent = 'Reset: the shipped weights answer drawings. Press Train to start a run.';
 };
 
+// Who answers drawings during a run, before its first evaluation: the model being trained, or for
+// an RNN or autoencoder, the CNN beside it (the run's network has its own panel).
+function whoReads(network, where) {
+  if (network === 'rnn' || network === 'autoencoder') {
+    return `The ${network === 'rnn' ? 'RNN' : 'autoencoder'} being trained shows what it makes of your drawings under`
+      + ` "What this network sees" (its weights after ${where}); the CNN keeps answering in the bars.`;
+  }
+  return `Drawings are read by the model being trained (its weights after ${where}).`;
+}
+
 const formatTime = (s) => (s >= 60 ? `${Math.floor(s / 60)} min ${Math.round(s % 60)} s` : `${Math.round(s)} s`);
 const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
 
@@ -153,6 +163,7 @@ function onTrainerMessage({ data }) {
       $('device-note').textContent = `Training on ${data.backend}: ${data.why}.`;
       testImages = data.images; testLabels = data.labels;
       newRun();   // the health chart and weight histograms start again
+      forgetNetwork();   // an RNN or autoencoder shown before: this run's network replaces it
       break;
     case 'step':
       $('progress').value = data.steps_done / data.total_steps;
@@ -167,18 +178,23 @@ function onTrainerMessage({ data }) {
     case 'epoch':
       run.evaluated = true;
       chart.addEpoch(data.loss, data.accuracy);
-      $('model-info').textContent = `After epoch ${data.epoch}: test accuracy ${(data.accuracy * 100).toFixed(2)}%, `
-        + `test loss ${data.loss.toFixed(4)}. The first ${data.predictions.length} test digits:`;
-      drawGrid(data.predictions, testImages, testLabels);
-      drawViews(data);
+      if (data.reconstructions) {   // an autoencoder: no classes, its reconstructions instead
+        $('model-info').textContent = `After epoch ${data.epoch}: test reconstruction error ${data.loss.toFixed(4)} `
+          + `(mean squared error per pixel, pixels from 0 to 1). The first ${data.reconstructions.length / 784} test `
+          + 'digits, each above its reconstruction:';
+        drawReconstructions(testImages, data.reconstructions);
+      } else {
+        $('model-info').textContent = `After epoch ${data.epoch}: test accuracy ${(data.accuracy * 100).toFixed(2)}%, `
+          + `test loss ${data.loss.toFixed(4)}. The first ${data.predictions.length} test digits:`;
+        drawGrid(data.predictions, testImages, testLabels);
+        drawViews(data);
+      }
       showCost(data.cost);
       $('compress').disabled = false;
       break;
     case 'weights':
       run.latest = { bytes: data.bytes.slice(), where: `epoch ${data.epoch}, step ${data.step}` };
-      if (!run.evaluated) {
-        $('model-info').textContent = `Drawings are read by the model being trained (its weights after ${run.latest.where}).`;
-      }
+      if (!run.evaluated) $('model-info').textContent = whoReads(run.settings.network, run.latest.where);
       useRunWeights(run.latest.bytes, data.bytes, { epoch: data.epoch, epochDone: data.epochDone });
       $('download').disabled = false;
       break;

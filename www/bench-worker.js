@@ -21,6 +21,19 @@ async function timeTraining(backend, steps, files, settings = SETTINGS, health =
   return { first, perStep };
 }
 
+// Each network's steps on each backend, for the README's table of networks (a 60,000-image
+// epoch is 469 of them).
+async function timeNetworks(steps, files) {
+  const networks = {};
+  for (const network of ['rnn', 'autoencoder']) {
+    networks[network] = {};
+    for (const [backend, count] of Object.entries(steps)) {
+      networks[network][backend] = await timeTraining(backend, Math.min(count, 10), files, { ...SETTINGS, network });
+    }
+  }
+  return networks;
+}
+
 async function timeInference(files) {
   const weights = new Uint8Array(await (await fetch('pkg/mnist-cnn.kndl')).arrayBuffer());
   const predictor = new Predictor(weights);
@@ -35,6 +48,12 @@ self.onmessage = async ({ data }) => {
   try {
     await init();
     const { files } = await loadMnist();
+    if (data.only === 'networks') {   // the networks' steps alone, with the CNN's to compare
+      const result = { networks: await timeNetworks(data.steps, files) };
+      for (const [backend, steps] of Object.entries(data.steps)) result[backend] = await timeTraining(backend, steps, files);
+      self.postMessage(result);
+      return;
+    }
     if (data.only) {   // one backend's steps, nothing else (the bench's views-under-load run)
       self.postMessage({ [data.only]: await timeTraining(data.only, data.steps[data.only], files) });
       return;
@@ -64,16 +83,7 @@ self.onmessage = async ({ data }) => {
     // The best preset on the CPU: BatchNorm and per-batch augmentation on top of the seed's step.
     const best = { ...SETTINGS, ...JSON.parse(presetSettings('best')) };
     result.cpuBest = await timeTraining('cpu', data.steps.cpu, files, best);
-    // The other networks' steps, for the README's table of networks (a 60,000-image epoch is
-    // 469 of them).
-    result.networks = {};
-    for (const network of ['rnn', 'autoencoder']) {
-      result.networks[network] = {};
-      for (const [backend, steps] of Object.entries(data.steps)) {
-        const settings = { ...SETTINGS, network };
-        result.networks[network][backend] = await timeTraining(backend, Math.min(steps, 10), files, settings);
-      }
-    }
+    result.networks = await timeNetworks(data.steps, files);
     self.postMessage(result);
   } catch (error) {
     self.postMessage({ error: error.message ?? String(error) });

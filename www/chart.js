@@ -1,21 +1,26 @@
 // The live loss plot: training loss per step (raw and smoothed), the regularization penalty
-// added to it (when there is one), test loss and accuracy per epoch on a second axis, and in
+// added to it (when there is one), test loss and accuracy per epoch on a second axis (for an
+// autoencoder, its test reconstruction error and no accuracy), and in
 // grey a finished run picked for comparison. uPlot (vendored by build.sh) draws it; at most
 // ~1,500 points a series and one redraw per animation frame keep it smooth over a whole run.
 import uPlot from './vendor/uPlot.esm.js';
 
 const MAX_POINTS = 1500;
 const SMOOTHING = 0.98;   // exponential moving average of the step loss, bias-corrected
-const LIVE = 6;           // x and the live run's five series; the picked run's two follow
 const SNAPSHOT_POINTS = 300;
+
+// What a run's curves mean: a classifier's cross-entropy and test accuracy, or an autoencoder's
+// reconstruction error, which is its loss on the test set (it has no classes, so no accuracy).
+const TASKS = {
+  classifier: { loss: 'loss (cross-entropy)', test: 'test loss', accuracy: true },
+  autoencoder: { loss: 'loss (mean squared error per pixel)', test: 'test reconstruction error', accuracy: false },
+};
+const percent = (_, v) => (v == null ? '–' : `${v.toFixed(2)}%`);
 
 export class LossChart {
   constructor(element) {
     this.element = element;
-    const options = this.options();
-    this.empty = () => options.series.slice(0, LIVE).map(() => []);   // x, then one array per series
     this.overlay = null;   // the picked run: [steps, smoothed loss, test accuracy]
-    this.plot = new uPlot(options, [...this.empty(), [], []], element);
     new ResizeObserver(() => this.plot.setSize(this.size())).observe(element);
     this.reset();
   }
@@ -24,8 +29,20 @@ export class LossChart {
     return { width: Math.max(280, this.element.clientWidth), height: 300 };
   }
 
-  options() {
-    return {
+  // The plot for a task: its series (`fields`, in order after x) and their labels.
+  build(task) {
+    this.task = task;
+    const { loss, test, accuracy } = TASKS[task];
+    this.fields = ['x', 'loss', 'smoothed', 'test', ...(accuracy ? ['accuracy'] : []), 'penalty'];
+    const series = {
+      loss: { label: 'step loss', scale: 'loss', stroke: 'rgba(217,72,15,0.25)', width: 1 },
+      smoothed: { label: 'smoothed', scale: 'loss', stroke: '#d9480f', width: 2 },
+      test: { label: test, scale: 'loss', stroke: '#1c7ed6', width: 2, spanGaps: true, points: { show: true, size: 7 } },
+      accuracy: { label: 'test accuracy', scale: 'accuracy', stroke: '#2b8a3e', width: 2, spanGaps: true,
+                  points: { show: true, size: 7 }, value: percent },
+      penalty: { label: 'L1 + L2 penalty', scale: 'loss', stroke: '#7048e8', width: 1.5, dash: [6, 4] },
+    };
+    const options = {
       ...this.size(),
       scales: {
         x: { time: false },
@@ -35,26 +52,35 @@ export class LossChart {
       },
       axes: [
         { label: 'training step' },
-        { scale: 'loss', label: 'loss (cross-entropy)' },
-        { scale: 'accuracy', side: 1, label: 'test accuracy (%)', grid: { show: false } },
+        { scale: 'loss', label: loss },
+        // An autoencoder's run has no accuracy axis; a picked classifier's run still draws on its scale.
+        { scale: 'accuracy', side: 1, label: 'test accuracy (%)', grid: { show: false }, show: accuracy },
       ],
       series: [
         {},
-        { label: 'step loss', scale: 'loss', stroke: 'rgba(217,72,15,0.25)', width: 1 },
-        { label: 'smoothed', scale: 'loss', stroke: '#d9480f', width: 2 },
-        { label: 'test loss', scale: 'loss', stroke: '#1c7ed6', width: 2, spanGaps: true,
-          points: { show: true, size: 7 } },
-        { label: 'test accuracy', scale: 'accuracy', stroke: '#2b8a3e', width: 2, spanGaps: true,
-          points: { show: true, size: 7 }, value: (_, v) => (v == null ? '–' : `${v.toFixed(2)}%`) },
-        { label: 'L1 + L2 penalty', scale: 'loss', stroke: '#7048e8', width: 1.5, dash: [6, 4] },
+        ...this.fields.slice(1).map((name) => series[name]),
         { label: 'picked run: smoothed', scale: 'loss', stroke: '#868e96', width: 2, dash: [3, 3], spanGaps: true },
         { label: 'picked run: test accuracy', scale: 'accuracy', stroke: '#adb5bd', width: 1.5, spanGaps: true,
-          points: { show: true, size: 5 }, value: (_, v) => (v == null ? '–' : `${v.toFixed(2)}%`) },
+          points: { show: true, size: 5 }, value: percent },
       ],
     };
+    this.plot?.destroy();
+    this.plot = new uPlot(options, [...this.empty(), [], []], this.element);
   }
 
-  reset() {
+  empty() {
+    return this.fields.map(() => []);
+  }
+
+  // A live series by name (undefined when this task has none).
+  series(name) {
+    return this.data[this.fields.indexOf(name)];
+  }
+
+  /** No curves; `network` ('cnn', 'rnn', 'autoencoder') says what the next run's mean. */
+  reset(network = 'cnn') {
+    const task = network === 'autoencoder' ? 'autoencoder' : 'classifier';
+    if (task !== this.task) this.build(task);
     this.data = this.empty();
     this.average = 0;
     this.smoothed = null;
@@ -77,9 +103,11 @@ export class LossChart {
     return [...this.data, none, none];
   }
 
-  // The finished run's smoothed loss (≤ 300 points) and test accuracy (0–1) per epoch, to keep.
+  // The finished run's smoothed loss (≤ 300 points) and test accuracy (0–1) per epoch, to keep
+  // (an autoencoder's run has none).
   snapshot() {
-    const [x, , smoothed, , accuracy] = this.data;
+    const [x, smoothed] = [this.series('x'), this.series('smoothed')];
+    const accuracy = this.series('accuracy') ?? [];
     const stride = Math.max(1, Math.ceil(x.length / SNAPSHOT_POINTS));
     const kept = x.map((_, i) => i).filter((i) => smoothed[i] != null && (i % stride === 0 || i === x.length - 1));
     const epochs = x.map((_, i) => i).filter((i) => accuracy[i] != null);
@@ -96,22 +124,24 @@ export class LossChart {
     this.steps = step;
     const stride = Math.max(1, Math.ceil(totalSteps / MAX_POINTS));
     if (step % stride !== 0 && step !== totalSteps) return;
-    this.push(step, loss, this.smoothed, null, null, penalty > 0 ? penalty : null);
+    this.push({ x: step, loss, smoothed: this.smoothed, penalty: penalty > 0 ? penalty : null });
   }
 
+  /** An evaluation: the test loss (an autoencoder's reconstruction error) and accuracy (0–1, or null). */
   addEpoch(loss, accuracy) {
-    const x = this.data[0];
+    const x = this.series('x');
+    const percentage = accuracy == null ? null : accuracy * 100;
     if (x.length && x[x.length - 1] === this.steps) {
-      this.data[3][x.length - 1] = loss;
-      this.data[4][x.length - 1] = accuracy * 100;
+      this.series('test')[x.length - 1] = loss;
+      if (this.series('accuracy')) this.series('accuracy')[x.length - 1] = percentage;
       this.redraw();
     } else {
-      this.push(this.steps, null, this.smoothed, loss, accuracy * 100, null);
+      this.push({ x: this.steps, smoothed: this.smoothed, test: loss, accuracy: percentage });
     }
   }
 
-  push(...values) {
-    values.forEach((v, i) => this.data[i].push(v));
+  push(values) {
+    this.fields.forEach((name, i) => this.data[i].push(values[name] ?? null));
     this.redraw();
   }
 

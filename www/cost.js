@@ -32,15 +32,16 @@ export function setEnergyPresets({ power, grid }) {
   };
 }
 
-/** The run settings this fold-out adds: energy assumptions, early stopping, distillation. */
+/** The run settings this fold-out adds: energy assumptions, early stopping, distillation.
+ *  `settings`' checkboxes are off where the network chosen has no such option. */
 export function efficiencySettings(form, settings) {
   const preset = powerPresets.find((p) => p.name === form.elements.power.value && p.watts === settings.watts);
   const defaultGrid = Number(form.elements.grid.defaultValue) === settings.grid;
   return {
     ...settings,
-    stop_at: form.elements.stop_on.checked ? settings.stop_at : null,
-    patience: form.elements.patience_on.checked ? settings.patience : null,
-    compute: form.elements.compute_f16.checked ? 'f16' : 'f32',
+    stop_at: settings.stop_on ? settings.stop_at : null,
+    patience: settings.patience_on ? settings.patience : null,
+    compute: settings.compute_f16 ? 'f16' : 'f32',
     energy: { watts: settings.watts, power_source: preset?.source ?? 'set by you',
               grid_g_per_kwh: settings.grid,
               grid_source: defaultGrid ? $('energy-note').dataset.gridSource ?? 'default' : 'set by you' },
@@ -80,15 +81,20 @@ export function showCard(record, text, download) {
   $('card-txt').onclick = () => download(text, 'text/plain', 'kindling-card.txt');
 }
 
-/** The int8 copy against the f32 weights: sizes raw and gzipped, test accuracy. */
+/** The int8 copy against the f32 weights: sizes raw and gzipped, test accuracy (an autoencoder's
+ *  test reconstruction error, as it has no accuracy). */
 export function showCompression({ f32, int8 }) {
+  const classifier = f32.accuracy != null;
+  const score = (w) => (classifier ? `${(w.accuracy * 100).toFixed(2)}%` : w.loss.toFixed(4));
   const row = (name, w) => `<tr><td>${name}</td><td class="number">${kb(w.bytes)}</td>`
-    + `<td class="number">${kb(w.gzipped)}</td><td class="number">${(w.accuracy * 100).toFixed(2)}%</td></tr>`;
+    + `<td class="number">${kb(w.gzipped)}</td><td class="number">${score(w)}</td></tr>`;
   const points = ((int8.accuracy - f32.accuracy) * 100).toFixed(2);
-  $('compression-table').innerHTML = '<tr><th>weights</th><th>file</th><th>gzipped</th><th>test accuracy</th></tr>'
+  const change = classifier ? `${points >= 0 ? '+' : ''}${points} points of test accuracy`
+    : `test reconstruction error ${f32.loss.toFixed(4)} → ${int8.loss.toFixed(4)}`;
+  $('compression-table').innerHTML = `<tr><th>weights</th><th>file</th><th>gzipped</th><th>${classifier ? 'test accuracy' : 'test error'}</th></tr>`
     + row('f32', f32) + row('int8, a scale per channel', int8)
     + `<caption>int8 is ${(f32.bytes / int8.bytes).toFixed(1)}× smaller (${(f32.gzipped / int8.gzipped).toFixed(1)}× gzipped), `
-    + `${points >= 0 ? '+' : ''}${points} points of test accuracy.</caption>`;
+    + `${change}.</caption>`;
   $('compression').hidden = false;
 }
 

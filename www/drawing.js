@@ -1,19 +1,24 @@
 // The drawing pad and its predictions: a CPU model in predict-worker.js answers drawings and
 // opened images while training runs elsewhere, with the weights the page says (see below). The
-// same worker computes the views of the "Inside the network" panel (inside.js).
+// same worker computes the views of the "Inside the network" panel (inside.js), and those of an
+// RNN or autoencoder it holds beside the CNN (network-view.js).
 import { DrawingPad } from './pad.js';
 import { grayImage } from './figures.js';
 import { chosenClass, explainFailed, onPredictorMessage, setWeightsSource, showLook, startInside } from './inside.js';
+import { onNetworkMessage, setNetwork, showNetworkLook, startNetworkView } from './network-view.js';
+import { describeNetwork, networkKind } from './networks.js';
 
 const $ = (id) => document.getElementById(id);
 const predictor = new Worker('predict-worker.js', { type: 'module' });
 const pad = new DrawingPad($('pad'), () => requestPrediction());
 
 // ---- the weights reading drawings -----------------------------------------------------------
-// The weights now reading drawings: the last ones a run sent, a loaded file, or the shipped ones.
+// The latest weights the page got: the last ones a run sent, a loaded file, or (null) the shipped
+// ones. An RNN's or autoencoder's are read beside the CNN that answers drawings.
 let currentWeights = null, loadingWeights = null;
 
-/** The current weights as a distillation's teacher (a copy), fetching the shipped ones when they answer. */
+/** The current weights as a distillation's teacher (a copy), fetching the shipped ones when they
+ *  answer. Rust refuses a teacher that is not a CNN, with a sentence the run's error shows. */
 export async function teacherWeights() {
   if (currentWeights) return currentWeights.slice();
   const response = await fetch('pkg/mnist-cnn.kndl');
@@ -30,10 +35,15 @@ export function useRunWeights(kept, bytes, { epoch, epochDone }) {
   predictor.postMessage({ type: 'weights', bytes, epoch, epochDone }, [bytes.buffer]);
 }
 
-/** The shipped weights read drawings again (the page's Reset). */
+/** The shipped weights read drawings again, alone (the page's Reset). */
 export function useShippedWeights() {
   currentWeights = null;
   predictor.postMessage({ type: 'reset' });
+}
+
+/** A new run started: its network replaces any RNN or autoencoder shown beside the CNN. */
+export function forgetNetwork() {
+  predictor.postMessage({ type: 'forget' });
 }
 
 $('weights-file').onchange = async (event) => {
@@ -47,7 +57,10 @@ $('weights-file').onchange = async (event) => {
 
 function describeWeights(what, header) {
   const accuracy = header.test_accuracy == null ? 'not measured' : `${(header.test_accuracy * 100).toFixed(2)}%`;
-  return `${what}: ${header.epochs} epochs on ${header.dataset}, test accuracy ${accuracy}.`;
+  if (networkKind(header) === 'cnn') return `${what}: ${header.epochs} epochs on ${header.dataset}, test accuracy ${accuracy}.`;
+  const score = networkKind(header) === 'autoencoder' ? 'no test accuracy (it does not classify)' : `test accuracy ${accuracy}`;
+  return `${what} of ${describeNetwork(header)}: ${header.epochs} epochs on ${header.dataset}, ${score}. `
+    + 'See what it makes of your drawings under "What this network sees"; the CNN keeps answering in the bars.';
 }
 
 // ---- predictions ------------------------------------------------------------------------------
@@ -71,6 +84,7 @@ function showPrediction(data) {
     items[d].classList.toggle('top', !!data && p === Math.max(...data.probabilities));
   }
   showLook(data);
+  showNetworkLook(data);
   const input = $('input28').getContext('2d');
   if (!data) { input.clearRect(0, 0, 28, 28); $('prediction').textContent = 'Draw a digit above.'; return; }
   input.putImageData(grayImage(data.input), 0, 0);
@@ -84,6 +98,7 @@ $('bars').append(...Array.from({ length: 10 }, (_, d) => {
   return li;
 }));
 startInside({ predict: () => requestPrediction(), post: (message) => predictor.postMessage(message) });
+startNetworkView({ post: (message) => predictor.postMessage(message) });
 showPrediction(null);
 
 predictor.onmessage = ({ data }) => {
@@ -103,10 +118,15 @@ predictor.onmessage = ({ data }) => {
       break;
     case 'loaded':
       currentWeights = loadingWeights;
-      setWeightsSource(true);
+      if (networkKind(data.header) === 'cnn') setWeightsSource(true);   // another network leaves the CNN's views as they are
       $('model-info').textContent = describeWeights('Loaded weights', data.header);
       requestPrediction();
       break;
+    case 'network':   // an RNN or autoencoder beside the CNN, or none: its views follow
+      setNetwork(data);
+      requestPrediction();
+      break;
+    case 'codes': case 'decoded': onNetworkMessage(data); break;
     case 'weight-views':   // new weights: the drawing's views follow them
       onPredictorMessage(data);
       requestPrediction();
@@ -120,6 +140,8 @@ predictor.onmessage = ({ data }) => {
         if (pending) { pending = false; requestPrediction(); }
       } else if (data.request === 'explain') {
         explainFailed(data.message);
+      } else if (data.request === 'decode') {
+        $('draw-error').textContent = `That point could not be decoded: ${data.message}`;
       } else if (data.request === 'load') {
         $('weights-error').textContent = `That file was not loaded: ${data.message}. The current model is unchanged.`;
       } else {

@@ -2,12 +2,9 @@
 // the two directions those vary most along (PCA, computed in the prediction worker), one colour
 // per true class, misread ones ringed, the drawn digit as a moving diamond. Hovering a point
 // shows that test digit. Redrawn for the shipped weights, a loaded file and after each epoch.
-import { describeCost, paintDigit } from './heatmaps.js';
+import { CLASS_COLOURS, classLegend, describeCost, paintDigit } from './heatmaps.js';
 
 const $ = (id) => document.getElementById(id);
-// Ten distinct colours (Tableau 10, its grey swapped for indigo).
-export const CLASS_COLOURS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f',
-                              '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#5d5fc4'];
 const MARGIN = 14;      // CSS pixels between the frame and the outermost points
 const HOVER_PX = 10;    // how near the pointer must be to a point to show its digit
 
@@ -175,9 +172,5 @@ new ResizeObserver(() => {
   if (width !== lastWidth) { lastWidth = width; render(); }
 }).observe(canvas.parentElement);
 
-$('embedding-legend').replaceChildren(...CLASS_COLOURS.map((colour, d) => {
-  const item = document.createElement('span');
-  item.innerHTML = `<i style="background:${colour}"></i>${d}`;
-  return item;
-}), Object.assign(document.createElement('span'), { innerHTML: '<i class="ring"></i>misread' }),
+$('embedding-legend').replaceChildren(...classLegend(), Object.assign(document.createElement('span'), { innerHTML: '<i class="ring"></i>misread' }),
     Object.assign(document.createElement('span'), { innerHTML: '<i class="you"></i>your drawing' }));

@@ -1,5 +1,6 @@
 // The settings form: Rust's defaults and refusals beside each field, presets, the fields each
-// optimizer and schedule use, and the preview of the training images as the settings augment them.
+// network, optimizer and schedule use, and the preview of the training images as the settings
+// augment them.
 import init, { checkRun, checkSetting, settingsSchema } from './pkg/cpu/kindling.js';
 import { describePrecision, efficiencySettings, showEfficiencyFields } from './cost.js';
 import { digitFigure } from './figures.js';
@@ -42,6 +43,17 @@ function setUpForm(described) {
   readSettings();
 }
 
+// Whether a field belongs to the network chosen: one inside an element marked `data-networks`
+// is another network's unless that lists the chosen one. Rust refuses another network's
+// settings, so such a field is hidden and never sent.
+function applies(input) {
+  const owner = input.closest('[data-networks]');
+  return !owner || owner.dataset.networks.split(' ').includes($('settings').elements.network.value);
+}
+
+// A checkbox of the chosen network, ticked.
+const ticked = (input) => applies(input) && input.checked;
+
 // The form's settings, or null with each refusal shown beside its field and above the buttons.
 export function readSettings() {
   if (!schema) return null;
@@ -51,15 +63,17 @@ export function readSettings() {
   for (const { name } of schema.settings) {
     const input = form.elements[name];
     if (!input) continue;
-    const off = input.dataset.when && !form.elements[input.dataset.when].checked;
+    const off = !applies(input) || (input.dataset.when && !ticked(form.elements[input.dataset.when]));
     const why = off ? '' : checkSetting(name, input.value);
     input.classList.toggle('invalid', why !== '');
     form.querySelector(`.why[data-for=${name}]`).textContent = why;
     if (why) problems.push(why);
     settings[name] = off ? null : Number(input.value);
   }
-  for (const name of ['backend', 'optimizer', 'schedule', 'power']) settings[name] = form.elements[name].value;
-  for (const name of CHECKBOXES) settings[name] = form.elements[name].checked;
+  for (const name of ['backend', 'optimizer', 'schedule', 'power', 'network', 'cell']) {
+    settings[name] = applies(form.elements[name]) ? form.elements[name].value : null;
+  }
+  for (const name of CHECKBOXES) settings[name] = ticked(form.elements[name]);
   if (problems.length) {
     $('settings-error').textContent = problems.join('; ');
     return null;
@@ -108,6 +122,10 @@ function showRecipeFields() {
   $('augmentation').querySelector('[data-mixup]').hidden = !mixup.checked;
   $('recipe').querySelector('[data-clip]').hidden = !clip.checked;
   showEfficiencyFields($('settings'));
+  // Another network's fields are out of the way whatever else would show them (style.css).
+  for (const element of $('settings').querySelectorAll('[data-networks]')) {
+    element.classList.toggle('other-network', !applies(element));
+  }
 }
 
 // ---- augmentation preview -------------------------------------------------------------------
@@ -151,6 +169,7 @@ export function startForm(page) {
   });
   $('settings').elements.schedule.addEventListener('change', showRecipeFields);
   $('settings').elements.clip_on.addEventListener('change', showRecipeFields);
+  $('settings').elements.network.addEventListener('change', () => { showRecipeFields(); readSettings(); requestPreview(); });
   showRecipeFields();
   init().then(() => setUpForm(JSON.parse(settingsSchema())))
     .catch((e) => { $('settings-error').textContent = `The settings could not be checked: ${e.message ?? e}`; });

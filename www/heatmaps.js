@@ -36,6 +36,17 @@ export const sequential = (t) => along(RAMP, t);
 /** `t` in [0, 1] → [r, g, b], white to dark red-brown: a density on a white page. */
 export const warm = (t) => along(WARM, t);
 
+/** One colour per class for the maps of test digits (Tableau 10, its grey swapped for indigo). */
+export const CLASS_COLOURS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f',
+                              '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#5d5fc4'];
+
+/** The legend of CLASS_COLOURS: a dot and its digit each. */
+export const classLegend = () => CLASS_COLOURS.map((colour, d) => {
+  const item = document.createElement('span');
+  item.innerHTML = `<i style="background:${colour}"></i>${d}`;
+  return item;
+});
+
 /** A CSS colour for the legend of a scale: `rgb(…)` of `colour(t)`. */
 export const css = ([r, g, b]) => `rgb(${r},${g},${b})`;
 

@@ -1,6 +1,7 @@
 // The results after an epoch: the first 100 test digits with the model's answers, the confusion
-// matrix as a heat-map, the most confident mistakes, and their CSV/JSON export.
-import { digitFigure, download } from './figures.js';
+// matrix as a heat-map, the most confident mistakes, and their CSV/JSON export; for an
+// autoencoder, which has no answers, the first test digits above their reconstructions.
+import { digitFigure, download, grayImage } from './figures.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -9,6 +10,24 @@ export function drawGrid(predictions, images, labels) {
   $('grid').replaceChildren(...predictions.map((predicted, i) => digitFigure(
     images.subarray(i * 784, (i + 1) * 784), labels[i], predicted,
     `label ${labels[i]}, predicted ${predicted}`)));
+}
+
+// An autoencoder's evaluation: each of the first test digits (`images`, as `started` sent them)
+// above its reconstruction (`reconstructions`: 784 bytes each, concatenated).
+export function drawReconstructions(images, reconstructions) {
+  const digit = (pixels) => {
+    const canvas = Object.assign(document.createElement('canvas'), { width: 28, height: 28 });
+    canvas.getContext('2d').putImageData(grayImage(pixels), 0, 0);
+    return canvas;
+  };
+  $('grid').replaceChildren(...Array.from({ length: reconstructions.length / 784 }, (_, i) => {
+    const figure = Object.assign(document.createElement('figure'), { className: 'reconstructed',
+      title: `test image ${i}: the original above, the autoencoder's reconstruction below` });
+    figure.append(digit(images.subarray(i * 784, (i + 1) * 784)), digit(reconstructions.subarray(i * 784, (i + 1) * 784)));
+    return figure;
+  }));
+  $('views').hidden = true;   // no answers: no confusion matrix, no mistakes
+  $('export-csv').disabled = $('export-json').disabled = true;
 }
 
 // The evaluation views after an epoch: the confusion matrix as a heat-map (each cell shaded by

@@ -47,7 +47,9 @@ export class RunList {
       tr.className = this.shown === i ? 'overlaid' : '';
       tr.append(cell('td', i + 1), cell('td', new Date(r.finished_at * 1000).toLocaleString()), cell('td', r.recipe),
                 cell('td', r.device), cell('td', r.epochs, 'number'),
-                cell('td', `${(r.test_accuracy * 100).toFixed(2)}%`, 'number'),
+                // An autoencoder has no accuracy: its test reconstruction error instead.
+                r.test_accuracy == null ? cell('td', `error ${r.test_loss.toFixed(4)}`, 'number')
+                  : cell('td', `${(r.test_accuracy * 100).toFixed(2)}%`, 'number'),
                 cell('td', this.formatTime(r.seconds), 'number'),
                 cell('td', r.cost ? flops(r.cost.flops) : '—', 'number'),
                 cell('td', r.cost ? energy(r.cost.estimate) : '—', 'number'),

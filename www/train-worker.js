@@ -128,6 +128,8 @@ async function train(settings, weights, teacher = undefined) {
     post({ type: 'step', ...report });
     if (report.epoch_done) {
       lastEvaluation = JSON.parse(await training.evaluate());
+      // An autoencoder's reconstructions of the first test images, as bytes (null for a classifier).
+      if (lastEvaluation.reconstructions) lastEvaluation.reconstructions = Uint8Array.from(lastEvaluation.reconstructions);
       report.finished ||= lastEvaluation.stop != null;   // early stopping ends the run here
       post({ type: 'epoch', epoch: report.epoch, ...lastEvaluation });
       await sendCheckpoint(lastEvaluation.accuracy);
@@ -183,15 +185,17 @@ async function gzippedLength(bytes) {
   return (await new Response(stream).arrayBuffer()).byteLength;
 }
 
-// The run's model as int8 against f32: file sizes raw and gzipped, and test accuracy of each
-// on the full test set (the int8 copy is evaluated here, on the CPU).
+// The run's model as int8 against f32: file sizes raw and gzipped, and test accuracy and loss
+// of each on the full test set (the int8 copy is evaluated here, on the CPU).
 async function compress() {
   if (!training || !lastEvaluation) return;
   const f32 = await training.save('f32');
   const int8 = await training.save('int8');
   const quantized = JSON.parse(await training.evaluateWeights(int8));
-  post({ type: 'compressed', f32: { bytes: f32.length, gzipped: await gzippedLength(f32), accuracy: lastEvaluation.accuracy },
-         int8: { bytes: int8.length, gzipped: await gzippedLength(int8), accuracy: quantized.accuracy }, weights: int8 },
+  post({ type: 'compressed', f32: { bytes: f32.length, gzipped: await gzippedLength(f32), accuracy: lastEvaluation.accuracy,
+                                    loss: lastEvaluation.loss },
+         int8: { bytes: int8.length, gzipped: await gzippedLength(int8), accuracy: quantized.accuracy, loss: quantized.loss },
+         weights: int8 },
        [int8.buffer]);
 }
 

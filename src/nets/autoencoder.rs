@@ -10,7 +10,7 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::activation::{relu, sigmoid};
+use burn::tensor::activation::{log_sigmoid, relu, sigmoid};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::cost::LayerCost;
@@ -160,11 +160,29 @@ impl Autoencoder {
 
     /// The picture a code stands for: `[batch, 1, 28, 28]`.
     pub fn decode(&self, codes: Tensor<2>) -> Tensor<4> {
+        sigmoid(self.decode_logits(codes))
+    }
+
+    /// [`Autoencoder::decode`] before its sigmoid: each pixel's log-odds of ink.
+    pub fn decode_logits(&self, codes: Tensor<2>) -> Tensor<4> {
         let [batch, _] = codes.dims();
         let seed = relu(self.expand.forward(codes)) // [batch, 3136]
             .reshape([batch, CONV2, SEED_SIDE, SEED_SIDE]); // [batch, 64, 7, 7]
         let grown = relu(self.deconv1.forward(seed)); // [batch, 32, 14, 14]
-        sigmoid(self.deconv2.forward(grown)) // [batch, 1, 28, 28]
+        self.deconv2.forward(grown) // [batch, 1, 28, 28]
+    }
+
+    /// The training loss of reconstructing `targets` from `inputs` (the same images, or noisy
+    /// copies): binary cross-entropy per pixel, on the log-odds. Mean squared error through a
+    /// sigmoid stalls: most pixels are black, the output saturates there and the sigmoid's
+    /// slope, by which every gradient is multiplied, vanishes; a 2,000-image run sat at an
+    /// all-black picture. Cross-entropy's gradient is the plain difference, `sigmoid(z) − t`.
+    /// The test metric stays the mean squared error.
+    pub fn loss(&self, inputs: Tensor<4>, targets: Tensor<4>) -> Tensor<1> {
+        let logits = self.decode_logits(self.encode(inputs)); // [batch, 1, 28, 28]
+        let ink = targets.clone() * log_sigmoid(logits.clone());
+        let blank = targets.neg().add_scalar(1.0) * log_sigmoid(logits.neg());
+        (ink + blank).mean().neg()
     }
 }
 

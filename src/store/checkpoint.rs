@@ -204,6 +204,12 @@ impl CheckpointHeader {
         let json = |c: &TrainingConfig| serde_json::to_value(c).unwrap_or_default();
         let mut differences = Vec::new();
         differ("", &json(&self.config), &json(&given), &mut differences);
+        // Another network reads as its name and sizes, not as its settings' JSON.
+        let (theirs, ours) = (self.config.architecture(), given.architecture());
+        if theirs.network != ours.network {
+            differences.retain(|(path, _, _)| !path.starts_with("network"));
+            differences.insert(0, ("network".into(), theirs.describe(), ours.describe()));
+        }
         if differences.is_empty() {
             // Equal as JSON but not as numbers: name the settings without values.
             differences.push(("a number".into(), "one value".into(), "another".into()));

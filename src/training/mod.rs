@@ -25,7 +25,6 @@ use crate::data::{self, Dataset, IMAGE_SIDE, NUM_CLASSES};
 use crate::inspect::health::{self, Health};
 use crate::model::precision;
 use crate::model::{Model, ModelConfig};
-use crate::nets::autoencoder::mean_squared_error;
 use crate::nets::{Network, NetworkConfig};
 pub use crate::training::config::{TrainError, TrainingConfig};
 use crate::training::distill::distillation_loss;
@@ -333,7 +332,7 @@ impl Trainer {
                     false => images.clone(),
                 };
                 // [batch, 1, 28, 28] against the clean images
-                return Ok(mean_squared_error(autoencoder.forward(inputs), images));
+                return Ok(autoencoder.loss(inputs, images));
             }
         }; // [batch, 10]
         let teacher_logits = self.teacher_logits().await?; // [batch, 10]

@@ -53,7 +53,7 @@ test('a run shows what it spends as it goes, stops early at its target and leave
   assert.match(await text('#status'), /stopped early: reached \d+\.\d\d% \(target 60\.00%\)/);
   assert.match(await text('#cost'), /stopped early \(reached [\d.]+%\): saved [1-4] epochs ≈/);
   const card = await text('#card-text');
-  for (const line of [/Kindling run card · adam lr 0\.001 · stop at 60%/, /model +conv 32\/64, dense 64 · 121930 parameters/,
+  for (const line of [/Kindling run card · adam lr 0\.001 · stop at 60%/, /model +CNN conv 32\/64, dense 64 · 121930 parameters/,
     /data +MNIST, 600 training images per epoch · [\d.]+ MB of data files/, /compute +[\d.]+ [GT]FLOP/,
     /energy +[\d.]+ m?Wh \(\d+ J\), estimated: 15 W × [\d.]+ s/, /CO₂e +[\d.]+ m?g, estimated/,
     /stopped +early, reached/, /weights +489 KB file/]) {
@@ -111,7 +111,7 @@ test('a small student distils from the model reading drawings', async () => {
   await finished();
   const card = await text('#card-text');
   assert.match(card, /conv 8\/16 dense 16 · distilled T 3 α 0\.9/);
-  assert.match(card, /model +conv 8\/16, dense 16 · 7834 parameters/);
+  assert.match(card, /model +CNN conv 8\/16, dense 16 · 7834 parameters/);
   mkdirSync(join(ROOT, 'artifacts'), { recursive: true });
   await page.screenshot({ path: join(ROOT, 'artifacts', 'page-cost.png'), fullPage: true });
   assert.deepEqual(consoleErrors, []);

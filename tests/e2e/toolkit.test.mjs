@@ -116,5 +116,5 @@ test('continuing from weights of the other model variant is refused with both na
   });
   assert.equal(reply.type, 'error', 'a refusal, not a crash');
   assert.equal(reply.kind, 'SettingsError');
-  assert.match(reply.message, /for another model \(conv 32\/64, dense 64\), not this one \(conv 32\/64, dense 64, BatchNorm\)/);
+  assert.match(reply.message, /for another model \(CNN conv 32\/64, dense 64\), not this one \(CNN conv 32\/64, dense 64, BatchNorm\)/);
 });
