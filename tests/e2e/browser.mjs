@@ -57,3 +57,26 @@ export async function setSettings(page, settings) {
     else await page.fill(`input[name=${name}]`, String(value));
   }
 }
+
+/** Waits until `selector`'s text matches `pattern`. */
+export const waitForText = (page, selector, pattern, timeout = 60_000) => page.waitForFunction(
+  ([s, source]) => new RegExp(source).test(document.querySelector(s)?.textContent ?? ''), [selector, pattern.source],
+  { timeout });
+
+/** A canvas's pixels: how many are coloured (not grey), how many neither white nor near black,
+ * and the picture itself, to compare. */
+export const canvasPixels = (page, id) => page.evaluate((id) => {
+  const canvas = document.getElementById(id);
+  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  let coloured = 0, lit = 0;
+  for (let i = 0; i < data.length; i += 4) {
+    const [r, g, b] = [data[i], data[i + 1], data[i + 2]];
+    if (Math.abs(r - g) + Math.abs(g - b) > 30) coloured += 1;
+    if (r + g + b > 60 && r + g + b < 765) lit += 1;
+  }
+  return { coloured, lit, url: canvas.toDataURL() };
+}, id);
+
+/** A "7" for drawOnPad: a bar across the top, then a stroke down to the left. */
+export const SEVEN = [[...Array.from({ length: 11 }, (_, i) => [0.3 + 0.04 * i, 0.25 - 0.005 * i]),
+  ...Array.from({ length: 10 }, (_, i) => [0.68 - 0.02 * i, 0.26 + 0.06 * i])]];

@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, drawOnPad, openLoadedPage, serveAndLaunch, setSettings } from './browser.mjs';
+import { canvasPixels, drawOnPad, openLoadedPage, ROOT, serveAndLaunch, setSettings, SEVEN, waitForText as waitForTextOn } from './browser.mjs';
 
 const ARTIFACTS = join(ROOT, 'artifacts');
 
@@ -24,27 +24,9 @@ after(async () => {
 });
 
 const text = (selector) => page.locator(selector).textContent();
-const waitForText = (selector, pattern, timeout = 60_000) => page.waitForFunction(
-  ([s, source]) => new RegExp(source).test(document.querySelector(s)?.textContent ?? ''), [selector, pattern.source],
-  { timeout });
+const waitForText = (selector, pattern, timeout = 60_000) => waitForTextOn(page, selector, pattern, timeout);
 
-// Pixels of a canvas: how many are coloured (not grey), how many neither white nor near black,
-// and the picture itself, to compare.
-const pixels = (id) => page.evaluate((id) => {
-  const canvas = document.getElementById(id);
-  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-  let coloured = 0, lit = 0;
-  for (let i = 0; i < data.length; i += 4) {
-    const [r, g, b] = [data[i], data[i + 1], data[i + 2]];
-    if (Math.abs(r - g) + Math.abs(g - b) > 30) coloured += 1;
-    if (r + g + b > 60 && r + g + b < 765) lit += 1;
-  }
-  return { coloured, lit, url: canvas.toDataURL() };
-}, id);
-
-// A "7": a bar across the top, then a stroke down to the left.
-const SEVEN = [[...Array.from({ length: 11 }, (_, i) => [0.3 + 0.04 * i, 0.25 - 0.005 * i]),
-                ...Array.from({ length: 10 }, (_, i) => [0.68 - 0.02 * i, 0.26 + 0.06 * i])]];
+const pixels = (id) => canvasPixels(page, id);
 
 test('the shipped weights\' filters and embedding map are drawn at once', async () => {
   await waitForText('#embedding-caption', /^The shipped weights: the first 2,000 test images/);

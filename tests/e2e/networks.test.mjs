@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, drawOnPad, mnistLoaded, openLoadedPage, serveAndLaunch, setSettings } from './browser.mjs';
+import { canvasPixels, drawOnPad, mnistLoaded, openLoadedPage, ROOT, serveAndLaunch, setSettings, SEVEN, waitForText as waitForTextOn } from './browser.mjs';
 
 const ARTIFACTS = join(ROOT, 'artifacts');
 const FILES = mkdtempSync(join(tmpdir(), 'kindling-networks-'));
@@ -33,27 +33,9 @@ after(async () => {
 
 const text = (selector) => page.locator(selector).textContent();
 const visible = (selector) => page.locator(selector).isVisible();
-const waitForText = (selector, pattern, timeout = 120_000) => page.waitForFunction(
-  ([s, source]) => new RegExp(source).test(document.querySelector(s)?.textContent ?? ''), [selector, pattern.source],
-  { timeout });
+const waitForText = (selector, pattern, timeout = 120_000) => waitForTextOn(page, selector, pattern, timeout);
 
-// How many of a canvas's pixels are coloured (not grey) and how many neither white nor near
-// black, and the picture itself, to compare.
-const pixels = (id) => page.evaluate((id) => {
-  const canvas = document.getElementById(id);
-  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-  let coloured = 0, lit = 0;
-  for (let i = 0; i < data.length; i += 4) {
-    const [r, g, b] = [data[i], data[i + 1], data[i + 2]];
-    if (Math.abs(r - g) + Math.abs(g - b) > 30) coloured += 1;
-    if (r + g + b > 60 && r + g + b < 765) lit += 1;
-  }
-  return { coloured, lit, url: canvas.toDataURL() };
-}, id);
-
-// A "7": a bar across the top, then a stroke down to the left.
-const SEVEN = [[...Array.from({ length: 11 }, (_, i) => [0.3 + 0.04 * i, 0.25 - 0.005 * i]),
-                ...Array.from({ length: 10 }, (_, i) => [0.68 - 0.02 * i, 0.26 + 0.06 * i])]];
+const pixels = (id) => canvasPixels(page, id);
 
 // Chooses a network in the form and fills in its settings and the run's.
 async function chooseNetwork(network, { cell, ...numbers }) {
