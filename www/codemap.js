@@ -3,7 +3,7 @@
 // point of the plane is a code: a click decodes the one under the pointer in the prediction
 // worker (`decode`) and shows the digit it stands for, a cross marking the place. The worker
 // computes the codes in parts; the map is redrawn for a loaded file and after each epoch.
-import { CLASS_COLOURS, classLegend, paintDigit, short } from './heatmaps.js';
+import { CLASS_COLOURS, classLegend, labelAxes, paintDigit, short } from './heatmaps.js';
 
 const $ = (id) => document.getElementById(id);
 const MARGIN = 12;      // CSS pixels between the frame and the outermost points
@@ -86,14 +86,7 @@ function render() {
     ctx.fillStyle = CLASS_COLOURS[labels[i]];
     ctx.fillRect(x - 1, y - 1, 2, 2);
   }
-  ctx.fillStyle = '#5b6475';
-  ctx.font = '11px system-ui, sans-serif';
-  ctx.fillText('code 1 →', side - 56, side - 3);
-  ctx.save();
-  ctx.translate(10, 56);
-  ctx.rotate(-Math.PI / 2);
-  ctx.fillText('code 2 →', 0, 0);
-  ctx.restore();
+  labelAxes(ctx, side, side, 'code');
   draw();
 }
 

@@ -2,7 +2,7 @@
 // the two directions those vary most along (PCA, computed in the prediction worker), one colour
 // per true class, misread ones ringed, the drawn digit as a moving diamond. Hovering a point
 // shows that test digit. Redrawn for the shipped weights, a loaded file and after each epoch.
-import { CLASS_COLOURS, classLegend, describeCost, paintDigit } from './heatmaps.js';
+import { CLASS_COLOURS, classLegend, describeCost, labelAxes, paintDigit } from './heatmaps.js';
 
 const $ = (id) => document.getElementById(id);
 const MARGIN = 14;      // CSS pixels between the frame and the outermost points
@@ -94,14 +94,7 @@ function render() {
       ctx.stroke();
     }
   }
-  ctx.fillStyle = '#5b6475';
-  ctx.font = '11px system-ui, sans-serif';
-  ctx.fillText('axis 1 →', size.width - 52, size.height - 3);
-  ctx.save();
-  ctx.translate(10, 52);
-  ctx.rotate(-Math.PI / 2);
-  ctx.fillText('axis 2 →', 0, 0);
-  ctx.restore();
+  labelAxes(ctx, size.width, size.height, 'axis');
   draw();
 }
 

@@ -48,6 +48,33 @@ export const classLegend = () => CLASS_COLOURS.map((colour, d) => {
 });
 
 /** A CSS colour for the legend of a scale: `rgb(…)` of `colour(t)`. */
+/** Sizes `canvas` to `width` × `height` CSS pixels, sharp on any screen: its context, drawing in
+ * CSS pixels. */
+export function sizeCanvas(canvas, width, height) {
+  const dpr = window.devicePixelRatio || 1;
+  canvas.width = Math.round(width * dpr);
+  canvas.height = Math.round(height * dpr);
+  canvas.style.width = `${width}px`;
+  canvas.style.height = `${height}px`;
+  const ctx = canvas.getContext('2d');
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  return ctx;
+}
+
+/** Names a map's two axes, `${name} 1 →` along the bottom and `${name} 2 →` up the left side,
+ * inside a `width` × `height` plot. */
+export function labelAxes(ctx, width, height, name) {
+  const label = (n) => `${name} ${n} →`;
+  ctx.fillStyle = '#5b6475';
+  ctx.font = '11px system-ui, sans-serif';
+  ctx.fillText(label(1), width - ctx.measureText(label(1)).width - 4, height - 3);
+  ctx.save();
+  ctx.translate(10, ctx.measureText(label(2)).width + 4);
+  ctx.rotate(-Math.PI / 2);
+  ctx.fillText(label(2), 0, 0);
+  ctx.restore();
+}
+
 export const css = ([r, g, b]) => `rgb(${r},${g},${b})`;
 
 /**

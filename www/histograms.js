@@ -2,7 +2,7 @@
 // prediction worker's `weight-views`) as one row of a small heat map per layer, darker where
 // more weights lie. Each epoch's bins span its own min to max, so every row is drawn on the
 // layer's common axis, from the least to the largest weight of any row.
-import { css, short, warm } from './heatmaps.js';
+import { css, short, sizeCanvas, warm } from './heatmaps.js';
 
 const $ = (id) => document.getElementById(id);
 const ROW = 10, GUTTER = 50, AXIS = 16;   // CSS pixels: a row's height, the labels' column, the axis below
@@ -40,13 +40,7 @@ function drawLayer(figure, layer, layerRows) {
   const min = Math.min(...layerRows.map(([, h]) => h.min)), max = Math.max(...layerRows.map(([, h]) => h.max));
   const span = max > min ? max - min : 1;
   const width = Math.max(140, figure.clientWidth), height = layerRows.length * ROW + AXIS;
-  const dpr = window.devicePixelRatio || 1;
-  canvas.width = Math.round(width * dpr);
-  canvas.height = Math.round(height * dpr);
-  canvas.style.width = `${width}px`;
-  canvas.style.height = `${height}px`;
-  const ctx = canvas.getContext('2d');
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  const ctx = sizeCanvas(canvas, width, height);
   ctx.clearRect(0, 0, width, height);
   const plotWidth = width - GUTTER - 4;
   const x = (v) => GUTTER + (v - min) / span * plotWidth;

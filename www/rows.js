@@ -3,7 +3,7 @@
 // left, on the right a heat map with a row per row read and a column per class (row r: the ten
 // probabilities after reading rows 1 to r), and a dashed line at the row from which the final
 // answer keeps the lead (Rust's `settled_at`).
-import { css, warm } from './heatmaps.js';
+import { css, sizeCanvas, warm } from './heatmaps.js';
 import { grayImage } from './figures.js';
 
 const $ = (id) => document.getElementById(id);
@@ -22,13 +22,7 @@ const best = (probabilities) => probabilities.indexOf(Math.max(...probabilities)
 export function showRows(prediction) {
   const rows = prediction?.network?.rows;
   const left = SIDE + GAP, width = left + 10 * COLUMN, height = HEAD + SIDE;
-  const dpr = window.devicePixelRatio || 1;
-  canvas.width = Math.round(width * dpr);
-  canvas.height = Math.round(height * dpr);
-  canvas.style.width = `${width}px`;
-  canvas.style.height = `${height}px`;
-  const ctx = canvas.getContext('2d');
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  const ctx = sizeCanvas(canvas, width, height);
   const answer = rows ? best(rows.beliefs[rows.beliefs.length - 1]) : -1;
   ctx.textAlign = 'center';
   for (let d = 0; d < 10; d++) {

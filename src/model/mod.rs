@@ -207,11 +207,7 @@ impl Model {
     /// `l1·Σ|w| + l2·Σw²` over the kernels: the term regularization adds to the loss. `None`
     /// when both are 0.
     pub fn weight_penalty(&self, l1: f64, l2: f64) -> Option<Tensor<1>> {
-        if l1 == 0.0 && l2 == 0.0 {
-            return None;
-        }
-        let kernels = self.kernels();
-        Some(kernels.clone().abs().sum().mul_scalar(l1) + kernels.square().sum().mul_scalar(l2))
+        weight_penalty(|| self.kernels(), l1, l2)
     }
 
     /// Class probabilities, the seed's final softmax.
@@ -231,6 +227,16 @@ pub struct Trace {
     pub hidden: Tensor<2>,
     /// Class scores before softmax: `[batch, 10]`.
     pub logits: Tensor<2>,
+}
+
+/// `l1·Σ|w| + l2·Σw²` over `kernels` (flattened), for any network; `None` when both are 0,
+/// without gathering the kernels.
+pub fn weight_penalty(kernels: impl FnOnce() -> Tensor<1>, l1: f64, l2: f64) -> Option<Tensor<1>> {
+    if l1 == 0.0 && l2 == 0.0 {
+        return None;
+    }
+    let kernels = kernels();
+    Some(kernels.clone().abs().sum().mul_scalar(l1) + kernels.square().sum().mul_scalar(l2))
 }
 
 /// BatchNorm when the variant has it, else the input unchanged.

@@ -202,6 +202,11 @@ fn input(images: &[u8], device: &Device) -> Tensor<4> {
     )
 }
 
+/// A pixel in [0, 1] as a byte.
+fn pixel_byte(p: f32) -> u8 {
+    (p * 255.0).round().clamp(0.0, 255.0) as u8
+}
+
 async fn read<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>, String> {
     let data = tensor
         .into_data_async()
@@ -221,10 +226,7 @@ impl Autoencoder {
         device: &Device,
     ) -> Result<Vec<u8>, String> {
         let pixels = read(self.forward(input(images, device))).await?;
-        Ok(pixels
-            .iter()
-            .map(|p| (p * 255.0).round().clamp(0.0, 255.0) as u8)
-            .collect())
+        Ok(pixels.iter().map(|&p| pixel_byte(p)).collect())
     }
 
     /// The code of each image (`bottleneck` numbers each, concatenated).
@@ -243,9 +245,6 @@ impl Autoencoder {
             device,
         );
         let pixels = read(self.decode(codes)).await?;
-        Ok(pixels
-            .iter()
-            .map(|p| (p * 255.0).round().clamp(0.0, 255.0) as u8)
-            .collect())
+        Ok(pixels.iter().map(|&p| pixel_byte(p)).collect())
     }
 }

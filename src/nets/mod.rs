@@ -248,11 +248,7 @@ impl Network {
     /// `l1·Σ|w| + l2·Σw²` over the kernels: the term regularization adds to the loss. `None`
     /// when both are 0.
     pub fn weight_penalty(&self, l1: f64, l2: f64) -> Option<Tensor<1>> {
-        if l1 == 0.0 && l2 == 0.0 {
-            return None;
-        }
-        let kernels = self.kernels();
-        Some(kernels.clone().abs().sum().mul_scalar(l1) + kernels.square().sum().mul_scalar(l2))
+        crate::model::weight_penalty(|| self.kernels(), l1, l2)
     }
 }
 
